@@ -1,0 +1,167 @@
+/**
+ * @file The lab format (DESIGN.md "Lab format"): one zod schema, checked at
+ * the edge (import, API, CLI) and typed after. The OpenAPI document is
+ * generated from the same schema.
+ */
+import { z } from 'zod';
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const dnsLabel = z
+  .string()
+  .regex(DNS_LABEL, 'expected a DNS label: lower-case letters, digits and "-", starting with a letter, at most 63');
+
+/** `90s`, `30m`, `2h`, `1d` → seconds. */
+export const duration = z
+  .string()
+  .regex(/^[1-9]\d*(s|m|h|d)$/, 'expected a duration such as "90s", "30m", "2h" or "1d"')
+  .transform((text) => {
+    const unit = text.at(-1) as 's' | 'm' | 'h' | 'd';
+    return Number(text.slice(0, -1)) * { s: 1, m: 60, h: 3600, d: 86400 }[unit];
+  });
+
+/** Kubernetes-style CPU quantity: "500m", "1", "2". */
+export const cpuQuantity = z
+  .string()
+  .regex(/^([1-9]\d*m|\d+(\.\d+)?)$/, 'expected a CPU quantity such as "500m" or "1"');
+/** Kubernetes-style memory quantity: "256Mi", "1Gi". */
+export const memoryQuantity = z
+  .string()
+  .regex(/^[1-9]\d*(Ki|Mi|Gi)$/, 'expected a memory quantity such as "256Mi" or "1Gi"');
+
+export const consoleKind = z.enum(['terminal', 'desktop']);
+export type ConsoleKind = z.infer<typeof consoleKind>;
+
+const relativePath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\\'), {
+    message: 'expected a path inside the lab folder (no leading "/", no "..")',
+  });
+
+export const systemUser = z.strictObject({
+  name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a Unix user name'),
+  /** "generate" makes a random password per instance, shown to the learner. */
+  password: z.string().min(1).default('generate'),
+});
+
+export const systemSchema = z.strictObject({
+  name: dnsLabel,
+  kind: z.enum(['container', 'vm']),
+  image: z.string().min(1, 'expected an image name'),
+  consoles: z.array(consoleKind).default(['terminal']),
+  resources: z
+    .strictObject({ cpu: cpuQuantity.default('500m'), memory: memoryQuantity.default('256Mi') })
+    .default({ cpu: '500m', memory: '256Mi' }),
+  user: systemUser.optional(),
+  /** NoCloud user-data for VMs, merged with the generated user and host name. */
+  cloudInit: z.string().optional(),
+  /** Command of a container system (argv); the image's default otherwise. */
+  command: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  /** Ports of web apps inside the system, reachable through the gateway's HTTP proxy. */
+  ports: z.array(z.number().int().min(1).max(65535)).optional(),
+});
+export type SystemDefinition = z.infer<typeof systemSchema>;
+
+export const checkSchema = z.strictObject({
+  system: dnsLabel,
+  /** A shell command (run with `sh -c`) or an argv. Exit 0 means done. */
+  run: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+  timeout: duration.default(10),
+});
+
+export const stepSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][-a-z0-9_]*$/, 'expected an id of lower-case letters, digits, "-" and "_"'),
+  text: z.string().min(1),
+  check: checkSchema.optional(),
+  /** Commands that complete the step: used by `lab test` to prove the lab works. */
+  solution: z.strictObject({ system: dnsLabel, run: z.union([z.string(), z.array(z.string())]) }).optional(),
+  hint: z.string().optional(),
+  points: z.number().min(0).default(1),
+});
+export type StepDefinition = z.infer<typeof stepSchema>;
+
+export const pageSchema = z.strictObject({
+  title: z.string().min(1),
+  /** Markdown file of the page, relative to the lab folder. */
+  body: relativePath,
+  steps: z.array(stepSchema).default([]),
+});
+
+export const limitsSchema = z.strictObject({
+  ttl: duration.default(7200),
+  idle: duration.default(1800),
+  maxInstancesPerUser: z.number().int().min(1).default(1),
+  /** What happens when the TTL or idle limit is reached. */
+  onExpire: z.enum(['stop', 'pause']).default('stop'),
+});
+
+export const labSchema = z
+  .strictObject({
+    name: dnsLabel,
+    title: z.string().min(1),
+    description: z.string().optional(),
+    limits: limitsSchema.default({ ttl: 7200, idle: 1800, maxInstancesPerUser: 1, onExpire: 'stop' }),
+    systems: z.array(systemSchema).min(1, 'a lab needs at least one system'),
+    network: z.strictObject({ internet: z.boolean().default(false) }).default({ internet: false }),
+    /** Lab-defined variables usable in markdown as {{vars.NAME}}. */
+    variables: z.record(z.string(), z.string()).optional(),
+    tutorial: z
+      .strictObject({
+        pages: z.array(pageSchema).default([]),
+        /** Whether a reset of the lab keeps the learner's progress. */
+        keepProgressOnReset: z.boolean().default(true),
+      })
+      .default({ pages: [], keepProgressOnReset: true }),
+  })
+  .superRefine((lab, ctx) => {
+    const names = new Set<string>();
+    lab.systems.forEach((system, i) => {
+      if (names.has(system.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['systems', i, 'name'],
+          message: `duplicate system name "${system.name}"`,
+        });
+      }
+      names.add(system.name);
+      if (system.cloudInit !== undefined && system.kind !== 'vm') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['systems', i, 'cloudInit'],
+          message: 'cloudInit is only for systems of kind "vm"',
+        });
+      }
+      if (system.command !== undefined && system.kind !== 'container') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['systems', i, 'command'],
+          message: 'command is only for systems of kind "container"',
+        });
+      }
+    });
+    const stepIds = new Set<string>();
+    lab.tutorial.pages.forEach((page, p) => {
+      page.steps.forEach((step, s) => {
+        const at = ['tutorial', 'pages', p, 'steps', s];
+        if (stepIds.has(step.id))
+          ctx.addIssue({ code: 'custom', path: [...at, 'id'], message: `duplicate step id "${step.id}"` });
+        stepIds.add(step.id);
+        for (const key of ['check', 'solution'] as const) {
+          const ref = step[key]?.system;
+          if (ref !== undefined && !names.has(ref)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [...at, key, 'system'],
+              message: `no system named "${ref}" in this lab`,
+            });
+          }
+        }
+      });
+    });
+  });
+
+/** A lab as written (input of the schema). */
+export type LabInput = z.input<typeof labSchema>;
+/** A lab after validation, with defaults filled and durations in seconds. */
+export type LabDefinition = z.output<typeof labSchema>;
