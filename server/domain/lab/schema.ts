@@ -33,7 +33,7 @@ export type ConsoleKind = z.infer<typeof consoleKind>;
 
 const relativePath = z
   .string()
-  .min(1)
+  .min(1, 'expected a path')
   .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\\'), {
     message: 'expected a path inside the lab folder (no leading "/", no "..")',
   });
@@ -57,7 +57,9 @@ export const systemSchema = z.strictObject({
   cloudInit: z.string().optional(),
   /** Command of a container system (argv); the image's default otherwise. */
   command: z.array(z.string()).optional(),
-  env: z.record(z.string(), z.string()).optional(),
+  env: z
+    .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name'), z.string())
+    .optional(),
   /** Ports of web apps inside the system, reachable through the gateway's HTTP proxy. */
   ports: z.array(z.number().int().min(1).max(65535)).optional(),
 });
@@ -72,7 +74,7 @@ export const checkSchema = z.strictObject({
 
 export const stepSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][-a-z0-9_]*$/, 'expected an id of lower-case letters, digits, "-" and "_"'),
-  text: z.string().min(1),
+  text: z.string().min(1, 'expected the text of the step'),
   check: checkSchema.optional(),
   /** Commands that complete the step: used by `lab test` to prove the lab works. */
   solution: z.strictObject({ system: dnsLabel, run: z.union([z.string(), z.array(z.string())]) }).optional(),
@@ -82,7 +84,7 @@ export const stepSchema = z.strictObject({
 export type StepDefinition = z.infer<typeof stepSchema>;
 
 export const pageSchema = z.strictObject({
-  title: z.string().min(1),
+  title: z.string().min(1, 'expected a title'),
   /** Markdown file of the page, relative to the lab folder. */
   body: relativePath,
   steps: z.array(stepSchema).default([]),
@@ -96,16 +98,22 @@ export const limitsSchema = z.strictObject({
   onExpire: z.enum(['stop', 'pause']).default('stop'),
 });
 
+/** Names usable in markdown as `{{vars.NAME}}` and in the environment of a system. */
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const variableName = z
+  .string()
+  .regex(VARIABLE_NAME, 'expected a name of letters, digits and "_", not starting with a digit');
+
 export const labSchema = z
   .strictObject({
     name: dnsLabel,
-    title: z.string().min(1),
+    title: z.string().min(1, 'expected a title'),
     description: z.string().optional(),
     limits: limitsSchema.default({ ttl: 7200, idle: 1800, maxInstancesPerUser: 1, onExpire: 'stop' }),
     systems: z.array(systemSchema).min(1, 'a lab needs at least one system'),
     network: z.strictObject({ internet: z.boolean().default(false) }).default({ internet: false }),
     /** Lab-defined variables usable in markdown as {{vars.NAME}}. */
-    variables: z.record(z.string(), z.string()).optional(),
+    variables: z.record(variableName, z.string()).optional(),
     tutorial: z
       .strictObject({
         pages: z.array(pageSchema).default([]),
@@ -114,52 +122,62 @@ export const labSchema = z
       })
       .default({ pages: [], keepProgressOnReset: true }),
   })
-  .superRefine((lab, ctx) => {
-    const names = new Set<string>();
-    lab.systems.forEach((system, i) => {
-      if (names.has(system.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['systems', i, 'name'],
-          message: `duplicate system name "${system.name}"`,
-        });
-      }
-      names.add(system.name);
-      if (system.cloudInit !== undefined && system.kind !== 'vm') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['systems', i, 'cloudInit'],
-          message: 'cloudInit is only for systems of kind "vm"',
-        });
-      }
-      if (system.command !== undefined && system.kind !== 'container') {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['systems', i, 'command'],
-          message: 'command is only for systems of kind "container"',
-        });
-      }
-    });
-    const stepIds = new Set<string>();
-    lab.tutorial.pages.forEach((page, p) => {
-      page.steps.forEach((step, s) => {
-        const at = ['tutorial', 'pages', p, 'steps', s];
-        if (stepIds.has(step.id))
-          ctx.addIssue({ code: 'custom', path: [...at, 'id'], message: `duplicate step id "${step.id}"` });
-        stepIds.add(step.id);
-        for (const key of ['check', 'solution'] as const) {
-          const ref = step[key]?.system;
-          if (ref !== undefined && !names.has(ref)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [...at, key, 'system'],
-              message: `no system named "${ref}" in this lab`,
-            });
-          }
-        }
+  // `when`: run even when fields elsewhere are invalid, so that one pass lists every problem.
+  .superRefine((lab, ctx) => checkCrossReferences(lab, ctx), { when: () => true });
+
+type Issue = { path: (string | number)[]; message: string };
+
+/**
+ * Rules that span fields (unique names, references to systems, kind-specific keys).
+ * Runs on a possibly half-valid lab, so it reads it as `unknown` and skips what is malformed.
+ */
+function checkCrossReferences(lab: unknown, ctx: { addIssue(issue: Issue & { code: 'custom' }): void }): void {
+  const add = (path: Issue['path'], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const names = new Set<string>();
+  listAt(lab, 'systems').forEach((system, i) => {
+    const name = field(system, 'name');
+    if (typeof name === 'string') {
+      if (names.has(name)) add(['systems', i, 'name'], `duplicate system name "${name}"`);
+      names.add(name);
+    }
+    const kind = field(system, 'kind');
+    if (field(system, 'cloudInit') !== undefined && kind !== 'vm')
+      add(['systems', i, 'cloudInit'], 'cloudInit is only for systems of kind "vm"');
+    if (field(system, 'command') !== undefined && kind !== 'container')
+      add(['systems', i, 'command'], 'command is only for systems of kind "container"');
+    const consoles = field(system, 'consoles');
+    if (Array.isArray(consoles)) {
+      consoles.forEach((console, c) => {
+        if (consoles.indexOf(console) !== c) add(['systems', i, 'consoles', c], `duplicate console "${console}"`);
       });
+    }
+  });
+  const stepIds = new Set<string>();
+  listAt(field(lab, 'tutorial'), 'pages').forEach((page, p) => {
+    listAt(page, 'steps').forEach((step, s) => {
+      const at = ['tutorial', 'pages', p, 'steps', s];
+      const id = field(step, 'id');
+      if (typeof id === 'string') {
+        if (stepIds.has(id)) add([...at, 'id'], `duplicate step id "${id}"`);
+        stepIds.add(id);
+      }
+      for (const key of ['check', 'solution'] as const) {
+        const ref = field(field(step, key), 'system');
+        if (typeof ref === 'string' && !names.has(ref))
+          add([...at, key, 'system'], `no system named "${ref}" in this lab`);
+      }
     });
   });
+}
+
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function listAt(value: unknown, key: string): unknown[] {
+  const list = field(value, key);
+  return Array.isArray(list) ? list : [];
+}
 
 /** A lab as written (input of the schema). */
 export type LabInput = z.input<typeof labSchema>;
