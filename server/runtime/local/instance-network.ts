@@ -1,0 +1,81 @@
+/**
+ * @file The network of an instance: created once with a subnet out of the
+ * runtime's pool and a known bridge name, adopted when it exists already
+ * (provision is resumable). Subnet choice is serialised in this process, and a
+ * subnet the engine refuses (another process took it) moves on to the next.
+ */
+import type Docker from 'dockerode';
+import { type InstanceSpec, RuntimeError } from '../runtime.js';
+import { parseSubnet, pickSubnet, type Subnet } from './addressing.js';
+import { engineMessage, isConflict, isNotFound } from './engine-errors.js';
+import { networkOptions } from './manifests.js';
+import { networkName } from './names.js';
+
+interface NetworkInfo {
+  Name?: string;
+  IPAM?: { Config?: Array<{ Subnet?: string }> };
+}
+
+export class InstanceNetworks {
+  /** Tail of the chain of subnet choices: one at a time in this process. */
+  private choosing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly pool: string,
+  ) {}
+
+  /** The subnet of the instance's network, or undefined when it does not exist. */
+  async find(instanceId: string): Promise<Subnet | undefined> {
+    try {
+      const info = (await this.docker.getNetwork(networkName(instanceId)).inspect()) as NetworkInfo;
+      const cidr = info.IPAM?.Config?.[0]?.Subnet;
+      const subnet = parseSubnet(cidr);
+      if (!subnet) {
+        throw new RuntimeError(`network ${networkName(instanceId)} has an unexpected subnet "${cidr}"`, 'failed');
+      }
+      return subnet;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async ensure(spec: InstanceSpec): Promise<Subnet> {
+    const existing = await this.find(spec.id);
+    if (existing) return existing;
+    const run = this.choosing.then(() => this.create(spec));
+    this.choosing = run.catch(() => {});
+    return run;
+  }
+
+  private async create(spec: InstanceSpec): Promise<Subnet> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const again = await this.find(spec.id);
+      if (again) return again;
+      const used = await this.usedSubnets();
+      const subnet = pickSubnet(this.pool, used, attempt);
+      try {
+        await this.docker.createNetwork(networkOptions(spec, subnet));
+        return subnet;
+      } catch (err) {
+        if (isConflict(err)) {
+          // Same name: someone made it meanwhile; adopt. Otherwise a subnet clash: next one.
+          const made = await this.find(spec.id);
+          if (made) return made;
+          continue;
+        }
+        if (/overlap|in use|already/i.test(engineMessage(err))) continue;
+        throw new RuntimeError(`cannot create the network of the instance: ${engineMessage(err)}`, 'failed', {
+          cause: err,
+        });
+      }
+    }
+    throw new RuntimeError('cannot create the network of the instance: no free subnet was accepted', 'unavailable');
+  }
+
+  private async usedSubnets(): Promise<string[]> {
+    const networks = (await this.docker.listNetworks()) as NetworkInfo[];
+    return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter(Boolean);
+  }
+}
