@@ -1,0 +1,86 @@
+/**
+ * @file The isolation of an instance, as NetworkPolicies (DESIGN.md
+ * "kubernetes"): nothing in or out, except inside the namespace, DNS, the
+ * tool's gateway, and the internet (never private ranges) when the lab asks.
+ * Policies are additive, so each rule is its own named policy: what an
+ * instance may do reads as a list of names.
+ */
+import type { V1NetworkPolicy, V1NetworkPolicySpec } from '@kubernetes/client-node';
+import type { InstanceSpec } from '../runtime.js';
+import { type ClusterSettings, instanceLabels } from './names.js';
+
+const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+export const POLICY = {
+  denyAll: 'deny-all',
+  sameNamespace: 'allow-same-namespace',
+  dns: 'allow-dns',
+  gateway: 'allow-gateway',
+  internet: 'allow-internet',
+} as const;
+
+export function buildNetworkPolicies(
+  spec: InstanceSpec,
+  namespace: string,
+  settings: ClusterSettings,
+): V1NetworkPolicy[] {
+  const policy = (name: string, body: Omit<V1NetworkPolicySpec, 'podSelector'>): V1NetworkPolicy => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace, labels: instanceLabels(spec) },
+    spec: { podSelector: {}, ...body },
+  });
+  const policies = [
+    // Selecting every pod for both directions with no rule denies everything.
+    policy(POLICY.denyAll, { policyTypes: ['Ingress', 'Egress'] }),
+    policy(POLICY.sameNamespace, {
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ _from: [{ podSelector: {} }] }],
+      egress: [{ to: [{ podSelector: {} }] }],
+    }),
+    policy(POLICY.dns, {
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.dnsNamespace } } }],
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+      ],
+    }),
+    policy(POLICY.gateway, {
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          _from: [
+            {
+              namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: settings.orchestratorNamespace } },
+              podSelector: { matchLabels: settings.orchestratorPodLabels },
+            },
+          ],
+        },
+      ],
+    }),
+  ];
+  if (spec.lab.definition.network.internet) {
+    const ipv4 = settings.privateRanges.filter((cidr) => !cidr.includes(':'));
+    const ipv6 = settings.privateRanges.filter((cidr) => cidr.includes(':'));
+    policies.push(
+      policy(POLICY.internet, {
+        policyTypes: ['Egress'],
+        egress: [
+          {
+            to: [
+              { ipBlock: { cidr: '0.0.0.0/0', except: ipv4 } },
+              // Unique local and link-local IPv6 stand for the private ranges there.
+              { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10', ...ipv6] } },
+            ],
+          },
+        ],
+      }),
+    );
+  }
+  return policies;
+}
