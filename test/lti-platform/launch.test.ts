@@ -40,7 +40,11 @@ describe('login initiation', () => {
     const other = await TestTool.start();
     try {
       const registered = running.platform.registerTool(other.registration({ loginMethod: 'GET' }));
-      const link = running.platform.addResourceLink({ courseId: seed.course.id, clientId: registered.clientId, title: 'GET login' });
+      const link = running.platform.addResourceLink({
+        courseId: seed.course.id,
+        clientId: registered.clientId,
+        title: 'GET login',
+      });
       const res = await fetch(running.platform.urls.launch(link.id, 'alice'), { redirect: 'manual' });
       expect(res.status).toBe(302);
       const location = new URL(res.headers.get('location')!);
@@ -88,14 +92,22 @@ describe('authorization endpoint and id_token', () => {
       [CLAIM.roles]: [ROLE.learner],
       [CLAIM.context]: { id: seed.course.id, label: 'NET101', title: 'Networking 101', type: [COURSE_OFFERING] },
       [CLAIM.custom]: { lab: 'linux-net-101', who: 'alice' },
-      [CLAIM.launchPresentation]: { document_target: 'iframe', return_url: running.platform.urls.coursePage(seed.course.id, 'alice') },
+      [CLAIM.launchPresentation]: {
+        document_target: 'iframe',
+        return_url: running.platform.urls.coursePage(seed.course.id, 'alice'),
+      },
       [CLAIM.ags]: {
         lineitems: running.platform.urls.lineItems(seed.course.id),
         lineitem: running.platform.urls.lineItem(seed.course.id, seed.lineItem.id),
       },
-      [CLAIM.nrps]: { context_memberships_url: running.platform.urls.memberships(seed.course.id), service_versions: ['2.0'] },
+      [CLAIM.nrps]: {
+        context_memberships_url: running.platform.urls.memberships(seed.course.id),
+        service_versions: ['2.0'],
+      },
     });
-    expect((payload[CLAIM.ags] as { scope: string[] }).scope).toEqual(expect.arrayContaining([SCOPE.score, SCOPE.lineItem]));
+    expect((payload[CLAIM.ags] as { scope: string[] }).scope).toEqual(
+      expect.arrayContaining([SCOPE.score, SCOPE.lineItem]),
+    );
     expect((payload.exp as number) - (payload.iat as number)).toBe(300);
     expect(running.platform.store.idTokens.at(-1)?.token).toBe(answer.fields.id_token);
   });
@@ -110,12 +122,23 @@ describe('authorization endpoint and id_token', () => {
   it('leaves out names and email when the tool may not have them', async () => {
     const other = await TestTool.start();
     try {
-      const registered = running.platform.registerTool(other.registration({ privacy: { name: false, email: false }, scopes: [] }));
-      const link = running.platform.addResourceLink({ courseId: seed.course.id, clientId: registered.clientId, title: 'Anonymous' });
-      const { answer } = await launch(running.platform, running.platform.urls.launch(link.id, 'alice'), other.launchUrl);
+      const registered = running.platform.registerTool(
+        other.registration({ privacy: { name: false, email: false }, scopes: [] }),
+      );
+      const link = running.platform.addResourceLink({
+        courseId: seed.course.id,
+        clientId: registered.clientId,
+        title: 'Anonymous',
+      });
+      const { answer } = await launch(
+        running.platform,
+        running.platform.urls.launch(link.id, 'alice'),
+        other.launchUrl,
+      );
       const payload = decodeJwt(answer.fields.id_token!);
       expect(payload.sub).toBe('alice');
-      for (const claim of ['name', 'given_name', 'family_name', 'email', CLAIM.ags, CLAIM.nrps]) expect(payload).not.toHaveProperty(claim);
+      for (const claim of ['name', 'given_name', 'family_name', 'email', CLAIM.ags, CLAIM.nrps])
+        expect(payload).not.toHaveProperty(claim);
     } finally {
       await other.close();
     }
@@ -124,7 +147,10 @@ describe('authorization endpoint and id_token', () => {
   it('sends institution roles beside course roles', async () => {
     running.platform.enrol(seed.course.id, 'admin', 'Administrator');
     const { answer } = await launch(running.platform, linkLaunch('admin'), tool.launchUrl);
-    expect(decodeJwt(answer.fields.id_token!)[CLAIM.roles]).toEqual([ROLE.courseAdministrator, ROLE.institutionAdministrator]);
+    expect(decodeJwt(answer.fields.id_token!)[CLAIM.roles]).toEqual([
+      ROLE.courseAdministrator,
+      ROLE.institutionAdministrator,
+    ]);
   });
 
   it('shows an error page, not a redirect, for an unregistered redirect_uri or an unknown client', async () => {
@@ -135,11 +161,17 @@ describe('authorization endpoint and id_token', () => {
     expect(wrongRedirect.html).toContain('data-error="invalid_request"');
     expect(wrongRedirect.html).toContain('redirect_uri');
 
-    const unknownClient = await authorize(running.platform, authRequest(login.fields, tool.launchUrl, { client_id: 'nobody' }));
+    const unknownClient = await authorize(
+      running.platform,
+      authRequest(login.fields, tool.launchUrl, { client_id: 'nobody' }),
+    );
     expect(unknownClient.status).toBe(400);
     expect(unknownClient.html).toContain('data-error="unauthorized_client"');
 
-    const query = await authorize(running.platform, authRequest(login.fields, tool.launchUrl, { response_mode: 'query' }));
+    const query = await authorize(
+      running.platform,
+      authRequest(login.fields, tool.launchUrl, { response_mode: 'query' }),
+    );
     expect(query.status).toBe(400);
     expect(query.html).toContain('response_mode');
   });
@@ -167,7 +199,10 @@ describe('authorization endpoint and id_token', () => {
     try {
       const registered = running.platform.registerTool(other.registration());
       const login = await startLaunch(linkLaunch('alice'));
-      const answer = await authorize(running.platform, authRequest(login.fields, other.launchUrl, { client_id: registered.clientId }));
+      const answer = await authorize(
+        running.platform,
+        authRequest(login.fields, other.launchUrl, { client_id: registered.clientId }),
+      );
       expect(answer.form?.fields.error).toBe('unauthorized_client');
     } finally {
       await other.close();
@@ -176,7 +211,12 @@ describe('authorization endpoint and id_token', () => {
 
   it('refuses a launch on a deployment that was removed', async () => {
     const deploymentId = running.platform.addDeployment(seed.clientId);
-    const link = running.platform.addResourceLink({ courseId: seed.course.id, clientId: seed.clientId, deploymentId, title: 'Second deployment' });
+    const link = running.platform.addResourceLink({
+      courseId: seed.course.id,
+      clientId: seed.clientId,
+      deploymentId,
+      title: 'Second deployment',
+    });
     const login = await startLaunch(running.platform.urls.launch(link.id, 'alice'));
     expect(login.fields.lti_deployment_id).toBe(deploymentId);
     running.platform.removeDeployment(seed.clientId, deploymentId);
@@ -189,7 +229,9 @@ describe('authorization endpoint and id_token', () => {
     running.platform.tamperNextIdToken({ omit: [CLAIM.deploymentId], set: { [CLAIM.version]: '1.1' } });
     running.platform.tamperNextIdToken({ foreignKey: true });
     running.platform.tamperNextIdToken({ kid: 'unknown-kid' });
-    const first = decodeJwt((await launch(running.platform, linkLaunch('alice'), tool.launchUrl)).answer.fields.id_token!);
+    const first = decodeJwt(
+      (await launch(running.platform, linkLaunch('alice'), tool.launchUrl)).answer.fields.id_token!,
+    );
     expect(first).not.toHaveProperty(CLAIM.deploymentId);
     expect(first[CLAIM.version]).toBe('1.1');
     const foreign = (await launch(running.platform, linkLaunch('alice'), tool.launchUrl)).answer.fields.id_token!;

@@ -130,7 +130,11 @@ export class TestTool {
 }
 
 /** The auth request a tool sends after the platform's login initiation. */
-export function authRequest(login: Record<string, string>, redirectUri: string, overrides: Record<string, string | undefined> = {}) {
+export function authRequest(
+  login: Record<string, string>,
+  redirectUri: string,
+  overrides: Record<string, string | undefined> = {},
+) {
   const params: Record<string, string | undefined> = {
     scope: 'openid',
     response_type: 'id_token',
@@ -155,14 +159,22 @@ export async function startLaunch(startUrl: string): Promise<Form> {
 }
 
 /** Sends an auth request (POST, form-encoded) and returns the status and the form the platform answers with. */
-export async function authorize(platform: Platform, params: URLSearchParams): Promise<{ status: number; html: string; form?: Form }> {
+export async function authorize(
+  platform: Platform,
+  params: URLSearchParams,
+): Promise<{ status: number; html: string; form?: Form }> {
   const res = await fetch(platform.urls.authorization, { method: 'POST', body: params });
   const html = await res.text();
   return { status: res.status, html, form: html.includes('<form') ? parseForm(html) : undefined };
 }
 
 /** A whole launch without a browser: start, login initiation, auth request; returns the id_token form. */
-export async function launch(platform: Platform, startUrl: string, redirectUri: string, overrides: Record<string, string | undefined> = {}) {
+export async function launch(
+  platform: Platform,
+  startUrl: string,
+  redirectUri: string,
+  overrides: Record<string, string | undefined> = {},
+) {
   const login = await startLaunch(startUrl);
   const request = authRequest(login.fields, redirectUri, overrides);
   const answer = await authorize(platform, request);
@@ -174,8 +186,20 @@ export async function launch(platform: Platform, startUrl: string, redirectUri: 
 export function seedCourse(platform: Platform, tool: TestTool, toolExtra: Partial<ToolInput> = {}) {
   const registered = platform.registerTool(tool.registration(toolExtra));
   const course = platform.addCourse({ label: 'NET101', title: 'Networking 101' });
-  platform.addUser({ id: 'teacher', name: 'Tess Teacher', givenName: 'Tess', familyName: 'Teacher', email: 'tess@example.edu' });
-  platform.addUser({ id: 'alice', name: 'Alice Learner', givenName: 'Alice', familyName: 'Learner', email: 'alice@example.edu' });
+  platform.addUser({
+    id: 'teacher',
+    name: 'Tess Teacher',
+    givenName: 'Tess',
+    familyName: 'Teacher',
+    email: 'tess@example.edu',
+  });
+  platform.addUser({
+    id: 'alice',
+    name: 'Alice Learner',
+    givenName: 'Alice',
+    familyName: 'Learner',
+    email: 'alice@example.edu',
+  });
   platform.addUser({ id: 'bob', name: 'Bob Learner', email: 'bob@example.edu' });
   platform.addUser({ id: 'admin', name: 'Ada Admin', roles: ['Administrator'] });
   platform.enrol(course.id, 'teacher', 'Instructor');
