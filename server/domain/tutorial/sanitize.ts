@@ -31,7 +31,11 @@ const CODE = ['pre', 'code', 'kbd', 'samp', 'var', 'button'];
 const MEDIA = ['img', 'figure', 'figcaption', 'video', 'audio', 'source', 'track'];
 const OTHER = ['aside', 'details', 'summary'];
 
-/** Elements whose content goes with them (it is code, or fallback for something refused). */
+/**
+ * Elements whose content goes with them (it is code, or fallback for something
+ * refused). SVG and MathML are not here: their tags go, their text stays, so an
+ * unclosed `<svg>` does not swallow the rest of the page.
+ */
 const DROPPED_WITH_CONTENT = [
   'script',
   'style',
@@ -48,8 +52,6 @@ const DROPPED_WITH_CONTENT = [
   'object',
   'embed',
   'applet',
-  'svg',
-  'math',
   'frameset',
 ];
 
@@ -101,6 +103,7 @@ export function sanitizePage(html: string, policy: SanitizePolicy): string {
     allowedSchemes: ['http', 'https', 'mailto'],
     allowedSchemesByTag: {},
     allowProtocolRelative: false,
+    selfClosing: [...sanitizeHtml.defaults.selfClosing, 'source', 'track', 'wbr'],
     transformTags: transforms(policy, refused),
     exclusiveFilter: (frame) => refused.has(frame.attribs),
   });
