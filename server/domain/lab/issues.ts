@@ -13,9 +13,10 @@ export type FieldPath = ReadonlyArray<PropertyKey>;
  * Messages written in the schema win over it, so it only words zod's defaults.
  */
 export const labErrorMap: z.core.$ZodErrorMap = (issue) => {
+  const missing = issue.input === undefined && ['invalid_type', 'invalid_value', 'invalid_union'].includes(issue.code);
+  if (missing) return 'required, but missing';
   switch (issue.code) {
     case 'invalid_type':
-      if (issue.input === undefined) return 'required, but missing';
       return `expected ${describeType(issue.expected)}, got ${describeValue(issue.input)}`;
     case 'invalid_value':
       return `expected ${oneOf(issue.values.map((value) => JSON.stringify(value)))}`;

@@ -36,7 +36,8 @@ export function parseLab(bundle: LabBundle): ParseResult {
     return fail(
       doc.errors.map((error) => ({
         file: LAB_FILE,
-        line: lineCounter.linePos(error.pos[0]).line,
+        // An error found at the end of the text (an unclosed quote) belongs to its last line.
+        line: lineCounter.linePos(Math.min(error.pos[0], Math.max(0, text.length - 1))).line,
         message: `YAML syntax: ${error.message}`,
       })),
     );
