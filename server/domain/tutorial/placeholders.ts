@@ -9,25 +9,16 @@
  * written as a character reference. That is inert in text, in quoted and
  * unquoted attributes alike, and the sanitizer still runs afterwards.
  *
- * Only the reserved roots (`user`, `instance`, `systems`, `vars`) are ours:
- * `{{ .Release.Name }}` in a Helm example stays as written. `\{{user.name}}`
- * shows the reference itself (markdown drops the backslash outside code).
- *
- * TODO(lab parser): the catalogue of variables lives in
- * server/domain/lab/variables.ts; this file only needs resolved values.
+ * Which names exist is the lab's catalogue (server/domain/lab/variables.ts),
+ * shared with the validator that refuses unknown names at import.
  */
 import { randomBytes } from 'node:crypto';
-
-export const VARIABLE_ROOTS = ['user', 'instance', 'systems', 'vars'] as const;
-
-const REFERENCE = /(\\?)\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
-
-const isReserved = (name: string) => VARIABLE_ROOTS.some((root) => name.startsWith(`${root}.`));
+import { substituteVariables, VARIABLE_PATTERN, type VariableValues, variableValue } from '../lab/variables.js';
 
 export interface HeldVariables {
   /** The markdown with every known reference replaced by a placeholder. */
   markdown: string;
-  /** Names written with a reserved root that have no value (left as written). */
+  /** Names without a value (left as written; the validator refuses them at import). */
   unknown: string[];
   /** Puts the values into rendered HTML. */
   restore(html: string): string;
@@ -46,32 +37,21 @@ export function encodeValue(value: string): string {
   return value.replace(/[^A-Za-z0-9]/gu, (c) => `&#x${c.codePointAt(0)!.toString(16)};`);
 }
 
-export function holdVariables(markdown: string, values: Readonly<Record<string, string>>): HeldVariables {
+export function holdVariables(markdown: string, values: VariableValues): HeldVariables {
   const marker = freshMarker(markdown);
   const used: string[] = [];
-  const unknown = new Set<string>();
-  const held = markdown.replace(REFERENCE, (whole, backslash: string, name: string) => {
-    if (backslash !== '') return whole;
-    if (!Object.hasOwn(values, name)) {
-      if (isReserved(name)) unknown.add(name);
-      return whole;
-    }
-    used.push(values[name]!);
+  const held = substituteVariables(markdown, values, (value) => {
+    used.push(value);
     return `${marker}${used.length - 1}${marker}`;
   });
+  const unknown = new Set<string>();
+  for (const match of markdown.matchAll(VARIABLE_PATTERN)) {
+    if (variableValue(match[1]!, values) === undefined) unknown.add(match[1]!);
+  }
   const placeholder = new RegExp(`${marker}(\\d+)${marker}`, 'g');
   return {
     markdown: held,
     unknown: [...unknown],
     restore: (html) => html.replace(placeholder, (_, i: string) => encodeValue(used[Number(i)] ?? '')),
   };
-}
-
-/** Names of the variables a markdown text refers to (for validation at import). */
-export function referencedVariables(markdown: string): string[] {
-  const names = new Set<string>();
-  for (const match of markdown.matchAll(REFERENCE)) {
-    if (match[1] === '' && isReserved(match[2]!)) names.add(match[2]!);
-  }
-  return [...names];
 }

@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import type { VariableValues } from '../lab/variables.js';
 import { type RenderOptions, renderInline, renderPage } from './render.js';
 import { assetUrlUnder } from './urls.js';
 
+const variables: VariableValues = {
+  user: { name: 'Ann Example' },
+  instance: { id: 'i-42' },
+  systems: { server: { user: 'student', password: 'p&ss<w>rd"' }, client: {} },
+  vars: { port: '8080' },
+};
+const withValues = (changes: Partial<VariableValues>) => ({ variables: { ...variables, ...changes } });
+
 const options: RenderOptions = {
-  variables: {
-    'user.name': 'Ann Example',
-    'instance.id': 'i-42',
-    'systems.server.user': 'student',
-    'systems.server.password': 'p&ss<w>rd"',
-    'vars.port': '8080',
-  },
+  variables,
   assetUrl: assetUrlUnder('/api/v1/labs/net-101/versions/3'),
   pagePath: 'pages/01-reach.md',
   systems: ['client', 'server'],
@@ -27,9 +30,10 @@ describe('variables', () => {
   });
 
   it('escapes values and keeps them out of markdown', () => {
-    const { html } = page('**{{systems.server.password}}** and `{{systems.server.password}}`', {
-      variables: { ...options.variables, 'systems.server.password': '*a* <b>b</b> [l](https://x.example) &amp;' },
-    });
+    const { html } = page(
+      '**{{systems.server.password}}** and `{{systems.server.password}}`',
+      withValues({ systems: { server: { password: '*a* <b>b</b> [l](https://x.example) &amp;' } } }),
+    );
     expect(html).toBe(
       '<p><strong>*a* &lt;b&gt;b&lt;/b&gt; [l](https://x.example) &amp;amp;</strong> and ' +
         '<code>*a* &lt;b&gt;b&lt;/b&gt; [l](https://x.example) &amp;amp;</code></p>\n',
@@ -41,24 +45,28 @@ describe('variables', () => {
     expect(html).toContain('<code class="language-bash">ssh student@server -p 8080\n</code>');
   });
 
-  it('reports an unknown variable of a reserved root and leaves it as written', () => {
-    const { html, problems } = page('Mail {{user.email}} and {{systems.nope.user}}');
-    expect(html).toBe('<p>Mail {{user.email}} and {{systems.nope.user}}</p>\n');
-    expect(problems).toEqual(['unknown variable {{user.email}}', 'unknown variable {{systems.nope.user}}']);
+  it('reports a variable without a value and leaves it as written', () => {
+    const { html, problems } = page('Mail {{user.email}}, {{systems.nope.user}}, {{systems.client.password}}');
+    expect(html).toBe('<p>Mail {{user.email}}, {{systems.nope.user}}, {{systems.client.password}}</p>\n');
+    expect(problems).toEqual([
+      'unknown variable {{user.email}}',
+      'unknown variable {{systems.nope.user}}',
+      'unknown variable {{systems.client.password}}',
+    ]);
   });
 
-  it('leaves other template languages alone', () => {
-    const { html, problems } = page('```yaml\nname: {{ .Release.Name }}\nimage: {{image}}\n```');
-    expect(html).toContain('name: {{ .Release.Name }}\nimage: {{image}}');
+  it('leaves Go templates alone', () => {
+    const { html, problems } = page('```yaml\nname: {{ .Release.Name }}\n```');
+    expect(html).toContain('name: {{ .Release.Name }}');
     expect(problems).toEqual([]);
   });
 
-  it('shows a reference literally after a backslash', () => {
-    expect(page('Write \\{{user.name}} to greet.').html).toBe('<p>Write {{user.name}} to greet.</p>\n');
+  it('shows a reference literally when a brace is written as a character reference', () => {
+    expect(page('Write &#123;{user.name}} to greet.').html).toBe('<p>Write {{user.name}} to greet.</p>\n');
   });
 
   it('never expands a variable inside a value', () => {
-    const { html } = page('{{user.name}}', { variables: { ...options.variables, 'user.name': '{{vars.port}}' } });
+    const { html } = page('{{user.name}}', withValues({ user: { name: '{{vars.port}}' } }));
     expect(html).toBe('<p>{{vars.port}}</p>\n');
   });
 });

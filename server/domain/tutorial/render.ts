@@ -12,6 +12,7 @@
  * Pure: the caller resolves variables and says where assets are served.
  */
 import MarkdownIt from 'markdown-it';
+import type { VariableValues } from '../lab/variables.js';
 import { boxesPlugin } from './boxes.js';
 import { codeActionsPlugin } from './code-actions.js';
 import { mediaPlugin } from './media.js';
@@ -21,8 +22,8 @@ import { sanitizePage } from './sanitize.js';
 import { pageFolder } from './urls.js';
 
 export interface RenderOptions {
-  /** Resolved values by name without braces: `user.name`, `systems.server.password`, `vars.port`. */
-  variables: Readonly<Record<string, string>>;
+  /** The instance's values for `{{user.name}}`, `{{systems.NAME.password}}`, `{{vars.NAME}}`, …. */
+  variables: VariableValues;
   /** URL of a lab file (a path under `assets/`), e.g. `assetUrlUnder('/api/v1/labs/x/versions/3')`. */
   assetUrl: (path: string) => string;
   /** The page's file inside the lab (`pages/01.md`): relative URLs start from its folder. */

@@ -163,7 +163,7 @@ function assertSafe(html: string, context: string): void {
 }
 
 const options: RenderOptions = {
-  variables: { 'user.name': 'Ann', 'vars.secret': 'hidden' },
+  variables: { user: { name: 'Ann' }, instance: { id: 'i-1' }, systems: {}, vars: { secret: 'hidden' } },
   assetUrl: assetUrlUnder(ASSET_BASE),
   pagePath: 'pages/01.md',
   systems: ['client', 'server'],
@@ -190,7 +190,7 @@ describe('rendering refuses known XSS payloads', () => {
       '<span title={{user.name}}>x</span> <a href="{{user.name}}">y</a>',
       '```bash run=client\necho {{user.name}}\n```',
     ].join('\n\n');
-    const { html } = renderPage(page, { ...options, variables: { ...options.variables, 'user.name': value } });
+    const { html } = renderPage(page, { ...options, variables: { ...options.variables, user: { name: value } } });
     assertSafe(html, value);
     // The value is text: visible as written, never a second round of variables.
     expect(decode(html.match(/<h1>(.*)<\/h1>/)![1]!)).toBe(`Hi ${value}`);
