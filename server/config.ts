@@ -1,0 +1,63 @@
+/**
+ * @file Configuration from environment variables, validated once at start-up
+ * with one schema. A wrong value stops start-up with a message naming the
+ * variable and the reason.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(8080),
+  /** Base URL users reach the tool at (LTI redirect URIs, Origin checks). */
+  PUBLIC_URL: z.url().optional(),
+  MONGODB_URI: z
+    .string({ error: 'is required: a MongoDB connection string such as mongodb://127.0.0.1:27017/lab-orchestrator' })
+    .regex(/^mongodb(\+srv)?:\/\//, 'expected a MongoDB connection string starting with mongodb://'),
+  RUNTIME: z.enum(['local', 'kubernetes', 'none']).default('local'),
+  DATA_DIR: z.string().default('.data'),
+  /** 32 bytes, base64 or hex, for credentials at rest; generated into DATA_DIR when unset. */
+  SECRET_KEY: z
+    .string()
+    .refine((v) => decodeKey(v) !== undefined, 'expected 32 bytes as 64 hex digits or base64')
+    .optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Seconds between reconciler rounds. */
+  RECONCILE_INTERVAL: z.coerce.number().min(1).default(10),
+  /** Maximum size of a lab bundle upload, in bytes. */
+  MAX_LAB_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(20 * 1024 * 1024),
+});
+
+export type Config = z.output<typeof configSchema> & { publicUrl: string; dataDir: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function decodeKey(text: string): Buffer | undefined {
+  const bytes = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  return bytes.length === 32 ? bytes : undefined;
+}
+
+/** Reads the configuration; throws a ConfigError naming every wrong variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.fromEntries(Object.keys(configSchema.shape).map((key) => [key, env[key] || undefined]));
+  const result = configSchema.safeParse(known);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const c = result.data;
+  const host = c.HOST === '0.0.0.0' || c.HOST === '::' ? 'localhost' : c.HOST;
+  return {
+    ...c,
+    publicUrl: (c.PUBLIC_URL ?? `http://${host}:${c.PORT}`).replace(/\/$/, ''),
+    dataDir: path.resolve(c.DATA_DIR),
+  };
+}

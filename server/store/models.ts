@@ -1,0 +1,184 @@
+/**
+ * @file Mongoose schemas of every collection. Written for MongoDB and
+ * FerretDB 1.x alike: no TTL indexes (expiry is the jobs' work), no
+ * multi-document transactions (state changes are single-document
+ * conditional updates), no aggregation beyond the basics.
+ */
+import { type Connection, type InferSchemaType, Schema } from 'mongoose';
+
+const opts = { versionKey: false, minimize: false } as const;
+
+const userSchema = new Schema(
+  {
+    /** `local:<username>` or `lti:<issuer>#<subject>`: one identity, one user. */
+    key: { type: String, required: true, unique: true },
+    name: { type: String, required: true },
+    email: String,
+    admin: { type: Boolean, default: false },
+    /** scrypt hash for local sign-in (admins); LMS users have none. */
+    passwordHash: String,
+    createdAt: { type: Date, default: () => new Date() },
+  },
+  opts,
+);
+
+const courseSchema = new Schema(
+  {
+    /** `local:<id>` or `lti:<issuer>#<context id>`. */
+    key: { type: String, required: true, unique: true },
+    title: { type: String, required: true },
+    createdAt: { type: Date, default: () => new Date() },
+  },
+  opts,
+);
+
+const membershipSchema = new Schema(
+  {
+    courseId: { type: Schema.Types.ObjectId, required: true },
+    userId: { type: Schema.Types.ObjectId, required: true, index: true },
+    role: { type: String, enum: ['instructor', 'learner'], required: true },
+    updatedAt: { type: Date, default: () => new Date() },
+  },
+  opts,
+);
+membershipSchema.index({ courseId: 1, userId: 1 }, { unique: true });
+
+const labSchema = new Schema(
+  {
+    name: { type: String, required: true, unique: true },
+    title: { type: String, required: true },
+    latestVersion: { type: Number, required: true },
+    ownerId: { type: Schema.Types.ObjectId, required: true },
+    createdAt: { type: Date, default: () => new Date() },
+    updatedAt: { type: Date, default: () => new Date() },
+  },
+  opts,
+);
+
+const labVersionSchema = new Schema(
+  {
+    labName: { type: String, required: true },
+    version: { type: Number, required: true },
+    /** The validated lab.yaml as JSON (defaults filled, durations in seconds). */
+    definition: { type: Schema.Types.Mixed, required: true },
+    files: [{ _id: false, path: { type: String, required: true }, content: { type: Buffer, required: true } }],
+    digest: { type: String, required: true },
+    createdBy: { type: Schema.Types.ObjectId, required: true },
+    createdAt: { type: Date, default: () => new Date() },
+  },
+  opts,
+);
+labVersionSchema.index({ labName: 1, version: 1 }, { unique: true });
+
+const assignmentSchema = new Schema(
+  {
+    courseId: { type: Schema.Types.ObjectId, required: true, index: true },
+    /** `lti:<issuer>#<resource link id>` or `local:<id>`. */
+    key: { type: String, required: true, unique: true },
+    title: { type: String, required: true },
+    labName: { type: String, required: true },
+    lineItemUrl: String,
+    createdAt: { type: Date, default: () => new Date() },
+  },
+  opts,
+);
+
+const instanceSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    ownerId: { type: Schema.Types.ObjectId, required: true, index: true },
+    labName: { type: String, required: true, index: true },
+    labVersion: { type: Number, required: true },
+    courseId: { type: Schema.Types.ObjectId, index: true },
+    assignmentId: { type: Schema.Types.ObjectId },
+    state: { type: String, required: true, index: true },
+    /** Bumped by every transition: the condition of every conditional update. */
+    revision: { type: Number, required: true, default: 0 },
+    reason: String,
+    credentials: [{ _id: false, system: String, user: String, passwordEnc: String }],
+    history: [{ _id: false, from: String, to: String, at: Date, by: String, reason: String }],
+    createdAt: { type: Date, default: () => new Date() },
+    updatedAt: { type: Date, default: () => new Date() },
+    lastActivityAt: { type: Date, default: () => new Date() },
+  },
+  opts,
+);
+
+const apiTokenSchema = new Schema(
+  {
+    userId: { type: Schema.Types.ObjectId, required: true, index: true },
+    name: { type: String, required: true },
+    /** sha256 of the token: the token itself is shown once and never stored. */
+    hash: { type: String, required: true, unique: true },
+    /** First characters, to tell tokens apart in a list. */
+    prefix: { type: String, required: true },
+    createdAt: { type: Date, default: () => new Date() },
+    lastUsedAt: Date,
+    expiresAt: Date,
+    revokedAt: Date,
+  },
+  opts,
+);
+
+const auditSchema = new Schema(
+  {
+    at: { type: Date, default: () => new Date(), index: true },
+    actorId: { type: Schema.Types.ObjectId },
+    action: { type: String, required: true },
+    target: { type: String, required: true },
+    details: Schema.Types.Mixed,
+  },
+  opts,
+);
+
+const progressSchema = new Schema(
+  {
+    instanceId: { type: String, required: true },
+    userId: { type: Schema.Types.ObjectId, required: true },
+    labName: { type: String, required: true },
+    steps: { type: Schema.Types.Mixed, default: {} },
+    score: { type: Number, default: 0 },
+    updatedAt: { type: Date, default: () => new Date() },
+  },
+  opts,
+);
+progressSchema.index({ instanceId: 1, userId: 1 }, { unique: true });
+
+const gradeOutboxSchema = new Schema(
+  {
+    /** One row per (assignment, user): the latest score wins. */
+    key: { type: String, required: true, unique: true },
+    assignmentId: { type: Schema.Types.ObjectId, required: true },
+    userId: { type: Schema.Types.ObjectId, required: true },
+    score: { type: Schema.Types.Mixed, required: true },
+    /** Bumped on every new score, so a send of an older one cannot mark the newer as sent. */
+    sequence: { type: Number, required: true, default: 0 },
+    sentSequence: { type: Number, default: -1 },
+    attempts: { type: Number, default: 0 },
+    nextAttemptAt: { type: Date, default: () => new Date(), index: true },
+    leaseUntil: Date,
+    lastError: String,
+    updatedAt: { type: Date, default: () => new Date() },
+  },
+  opts,
+);
+
+export function registerModels(conn: Connection) {
+  return {
+    User: conn.model('User', userSchema, 'users'),
+    Course: conn.model('Course', courseSchema, 'courses'),
+    Membership: conn.model('Membership', membershipSchema, 'memberships'),
+    Lab: conn.model('Lab', labSchema, 'labs'),
+    LabVersion: conn.model('LabVersion', labVersionSchema, 'lab_versions'),
+    Assignment: conn.model('Assignment', assignmentSchema, 'assignments'),
+    Instance: conn.model('Instance', instanceSchema, 'instances'),
+    ApiToken: conn.model('ApiToken', apiTokenSchema, 'api_tokens'),
+    Audit: conn.model('Audit', auditSchema, 'audit_events'),
+    Progress: conn.model('Progress', progressSchema, 'progress'),
+    GradeOutbox: conn.model('GradeOutbox', gradeOutboxSchema, 'grade_outbox'),
+  };
+}
+export type Models = ReturnType<typeof registerModels>;
+
+export type UserDoc = InferSchemaType<typeof userSchema> & { _id: import('mongoose').Types.ObjectId };
+export type InstanceDoc = InferSchemaType<typeof instanceSchema>;

@@ -1,0 +1,61 @@
+/**
+ * @file The database connection and the repositories. Only `server/store/`
+ * imports mongoose; everything else sees plain typed records.
+ */
+import mongoose from 'mongoose';
+import { AuditRepository } from './audit.js';
+import { InstanceRepository } from './instances.js';
+import { LabRepository } from './labs.js';
+import { registerModels } from './models.js';
+import { TokenRepository } from './tokens.js';
+import { UserRepository } from './users.js';
+
+export class Store {
+  readonly users: UserRepository;
+  readonly tokens: TokenRepository;
+  readonly labs: LabRepository;
+  readonly instances: InstanceRepository;
+  readonly audit: AuditRepository;
+
+  private constructor(private readonly conn: mongoose.Connection) {
+    const models = registerModels(conn);
+    this.users = new UserRepository(models);
+    this.tokens = new TokenRepository(models);
+    this.labs = new LabRepository(models);
+    this.instances = new InstanceRepository(models);
+    this.audit = new AuditRepository(models);
+  }
+
+  /** Connects and makes sure every index exists (idempotent). */
+  static async connect(uri: string): Promise<Store> {
+    const conn = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000, autoIndex: false });
+    await conn.asPromise();
+    const store = new Store(conn);
+    for (const model of Object.values(conn.models)) await model.createIndexes();
+    return store;
+  }
+
+  /** For /readyz: true when the database answers. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.conn.db?.admin().ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.conn.close();
+  }
+
+  /** Tests only: drops the whole database. */
+  async dropDatabase(): Promise<void> {
+    await this.conn.dropDatabase();
+  }
+}
+
+/** True for a duplicate-key error of a unique index. */
+export function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}

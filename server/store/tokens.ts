@@ -1,0 +1,71 @@
+import type { Models } from './models.js';
+
+export interface ApiToken {
+  id: string;
+  userId: string;
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt?: Date;
+  expiresAt?: Date;
+  revokedAt?: Date;
+}
+
+type TokenLean = {
+  _id: { toString(): string };
+  userId: { toString(): string };
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt?: Date | null;
+  expiresAt?: Date | null;
+  revokedAt?: Date | null;
+};
+const toToken = (d: TokenLean): ApiToken => ({
+  id: d._id.toString(),
+  userId: d.userId.toString(),
+  name: d.name,
+  prefix: d.prefix,
+  createdAt: d.createdAt,
+  ...(d.lastUsedAt ? { lastUsedAt: d.lastUsedAt } : {}),
+  ...(d.expiresAt ? { expiresAt: d.expiresAt } : {}),
+  ...(d.revokedAt ? { revokedAt: d.revokedAt } : {}),
+});
+
+/** API tokens: only their sha256 is stored. */
+export class TokenRepository {
+  constructor(private readonly m: Models) {}
+
+  async create(t: { userId: string; name: string; hash: string; prefix: string; expiresAt?: Date }): Promise<ApiToken> {
+    return toToken((await this.m.ApiToken.create(t)).toObject());
+  }
+
+  /** The live token with this hash (not revoked, not expired), touching its last use. */
+  async findLive(hash: string, now = new Date()): Promise<ApiToken | undefined> {
+    const d = await this.m.ApiToken.findOneAndUpdate(
+      { hash, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
+      { $set: { lastUsedAt: now } },
+      { returnDocument: 'after' },
+    ).lean();
+    return d ? toToken(d) : undefined;
+  }
+
+  async list(userId?: string): Promise<ApiToken[]> {
+    return (
+      await this.m.ApiToken.find(userId ? { userId } : {})
+        .sort({ createdAt: 1 })
+        .lean()
+    ).map(toToken);
+  }
+
+  async get(id: string): Promise<ApiToken | undefined> {
+    const d = await this.m.ApiToken.findById(id)
+      .lean()
+      .catch(() => null);
+    return d ? toToken(d) : undefined;
+  }
+
+  async revoke(id: string): Promise<void> {
+    await this.m.ApiToken.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: new Date() } });
+  }
+}
