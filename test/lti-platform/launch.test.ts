@@ -34,6 +34,9 @@ describe('login initiation', () => {
       lti_deployment_id: seed.deploymentId,
     });
     expect(login.fields.lti_message_hint).toMatch(/\S{8,}/);
+    expect(login.fields.lti_storage_target).toBe('_parent');
+    const inWindow = await startLaunch(linkLaunch('alice', 'window'));
+    expect(inWindow.fields).not.toHaveProperty('lti_storage_target');
   });
 
   it('redirects with a GET when the tool asks for it', async () => {

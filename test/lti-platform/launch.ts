@@ -11,6 +11,7 @@ import type { PlatformContext } from './context.js';
 import { browserError } from './errors.js';
 import { autoSubmitForm } from './html.js';
 import type { Course, DocumentTarget, LaunchHint, Tool, User } from './model.js';
+import { PLATFORM_STORAGE_TARGET } from './platformStorage.js';
 import { MESSAGE_TYPE, ROLE } from './vocabulary.js';
 
 export function launchRouter(ctx: PlatformContext): Router {
@@ -105,7 +106,7 @@ export function launchRoles(ctx: PlatformContext, course: Course, user: User): s
 
 function sendToLogin(ctx: PlatformContext, res: Response, tool: Tool, hint: LaunchHint): void {
   ctx.store.launchHints.set(hint.id, hint);
-  const fields = {
+  const fields: Record<string, string> = {
     iss: ctx.urls.issuer,
     login_hint: hint.userId,
     target_link_uri: hint.targetLinkUri,
@@ -113,6 +114,8 @@ function sendToLogin(ctx: PlatformContext, res: Response, tool: Tool, hint: Laun
     client_id: tool.clientId,
     lti_deployment_id: hint.deploymentId,
   };
+  // Platform Storage: in an iframe, the course page (the parent frame) keeps the tool's state and nonce for it.
+  if (hint.documentTarget === 'iframe') fields.lti_storage_target = PLATFORM_STORAGE_TARGET;
   if (tool.loginMethod === 'GET') {
     const url = new URL(tool.loginUrl);
     for (const [k, v] of Object.entries(fields)) url.searchParams.set(k, v);

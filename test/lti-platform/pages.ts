@@ -11,6 +11,7 @@ import { browserError } from './errors.js';
 import { escapeHtml as h, page } from './html.js';
 import { canEdit } from './launch.js';
 import type { Course } from './model.js';
+import { platformStorageScript } from './platformStorage.js';
 
 export function pagesRouter(ctx: PlatformContext): Router {
   const router = Router();
@@ -91,7 +92,8 @@ export function pagesRouter(ctx: PlatformContext): Router {
 <h2>Activities</h2>
 <ul id="activities">${links || '<li>No activities yet.</li>'}</ul>
 ${editing}
-<iframe name="tool-frame" id="tool-frame" title="Tool" allow="clipboard-read; clipboard-write; fullscreen"></iframe>`,
+<iframe name="tool-frame" id="tool-frame" title="Tool" allow="clipboard-read; clipboard-write; fullscreen"></iframe>
+${platformStorageScript}`,
       ),
     );
   });

@@ -8,9 +8,19 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
+import {
+  type CryptoKey,
+  createRemoteJWKSet,
+  exportJWK,
+  generateKeyPair,
+  type JWK,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+import { autoSubmitForm } from './html.js';
 import type { Platform, ToolInput } from './platform.js';
-import { CLIENT_ASSERTION_TYPE } from './vocabulary.js';
+import { CLAIM, CLIENT_ASSERTION_TYPE } from './vocabulary.js';
 
 export interface Form {
   action: string;
@@ -42,14 +52,16 @@ export class TestTool {
   private keys: { kid: string; privateKey: CryptoKey; publicJwk: JWK }[] = [];
   private constructor(
     private readonly server: Server,
+    private readonly app: express.Express,
     readonly url: string,
   ) {}
 
   static async start(): Promise<TestTool> {
     const app = express();
+    app.use(express.urlencoded({ extended: false }));
     const server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    const tool = new TestTool(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const tool = new TestTool(server, app, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     app.get('/jwks', (_req, res) => {
       res.json({ keys: tool.keys.map((k) => k.publicJwk) });
     });
@@ -119,6 +131,66 @@ export class TestTool {
     const res = await this.requestToken(platform, clientId, scopes);
     if (res.status !== 200) throw new Error(`token request failed: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { access_token: string }).access_token;
+  }
+
+  /** Serves a page at `path` (for browser tests of what the platform offers a tool page). */
+  page(path: string, html: string): void {
+    this.app.get(path, (_req, res) => {
+      res.type('html').send(html);
+    });
+  }
+
+  /**
+   * Browser routes for launches from `platform`: /login sends the browser to
+   * the authorization endpoint; /launch verifies the id_token and greets the
+   * user; /deep-linking verifies it and answers with one lab activity.
+   */
+  acceptLaunchesFrom(platform: Platform, clientId: string): void {
+    const nonces = new Map<string, string>();
+    const jwks = createRemoteJWKSet(new URL(platform.urls.jwks));
+    this.app.all('/login', (req, res) => {
+      const login = (req.method === 'POST' ? req.body : req.query) as Record<string, string>;
+      if (login.iss !== platform.urls.issuer || login.client_id !== clientId) {
+        res.status(400).send('unknown platform');
+        return;
+      }
+      const redirectUri = login.target_link_uri === this.deepLinkingUrl ? this.deepLinkingUrl : this.launchUrl;
+      const request = authRequest(login, redirectUri);
+      nonces.set(request.get('state')!, request.get('nonce')!);
+      res.redirect(302, `${platform.urls.authorization}?${request}`);
+    });
+    const verify = async (body: Record<string, string>) => {
+      const nonce = nonces.get(body.state ?? '');
+      nonces.delete(body.state ?? '');
+      const { payload } = await jwtVerify(body.id_token ?? '', jwks, {
+        issuer: platform.urls.issuer,
+        audience: clientId,
+      });
+      if (!nonce || payload.nonce !== nonce) throw new Error('state or nonce mismatch');
+      return payload;
+    };
+    this.app.post('/launch', async (req, res) => {
+      const payload = await verify(req.body);
+      const target = (payload[CLAIM.launchPresentation] as { document_target: string }).document_target;
+      res.send(`<h1 id="launched" data-sub="${payload.sub}" data-target="${target}">Hello ${payload.name}</h1>`);
+    });
+    this.app.post('/deep-linking', async (req, res) => {
+      const payload = await verify(req.body);
+      const settings = payload[CLAIM.deepLinkingSettings] as { deep_link_return_url: string; data?: string };
+      const jwt = await this.sign({
+        iss: clientId,
+        aud: platform.urls.issuer,
+        nonce: randomUUID(),
+        [CLAIM.messageType]: 'LtiDeepLinkingResponse',
+        [CLAIM.version]: '1.3.0',
+        [CLAIM.deploymentId]: payload[CLAIM.deploymentId],
+        [CLAIM.deepLinkingData]: settings.data,
+        [CLAIM.deepLinkingContentItems]: [
+          { type: 'ltiResourceLink', title: 'Picked lab', custom: { lab: 'picked' }, lineItem: { scoreMaximum: 7 } },
+        ],
+      });
+      res.send(autoSubmitForm(settings.deep_link_return_url, { JWT: jwt }));
+    });
   }
 
   close(): Promise<void> {
