@@ -92,9 +92,13 @@ import() {
   local name="$1" recipe="$2"
   shift 2
   say "importing lab-orchestrator/$name"
+  local previous
+  previous="$(podman image inspect --format '{{.Id}}' "lab-orchestrator/$name:latest" 2>/dev/null || true)"
   podman import --quiet "$@" --change "LABEL lab-orchestrator.recipe=$recipe" \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' - "lab-orchestrator/$name:latest" >/dev/null
+  # The image it replaces is only garbage now (unless a container still uses it).
+  [[ -n "$previous" ]] && podman rmi "$previous" >/dev/null 2>&1 || true
   say "lab-orchestrator/$name ready: $(podman image inspect --format '{{.Size}}' "lab-orchestrator/$name:latest" | numfmt --to=iec)B"
 }
 

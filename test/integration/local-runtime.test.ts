@@ -68,13 +68,15 @@ function leftovers(id: string): string {
 }
 
 describe('local runtime (containers)', () => {
-  const runtime = new LocalRuntime({ subnetPool: '10.123.0.0/16' });
+  let runtime: LocalRuntime;
   const a = instanceOf(newInstanceId('a'), twoShells);
   const b = instanceOf(newInstanceId('b'), twoShells);
   const desk = instanceOf(newInstanceId('d'), desktopLab);
 
   beforeAll(() => {
     prepareLocalRuntime();
+    // After the setup: it exports DOCKER_HOST, which the engine client reads.
+    runtime = new LocalRuntime({ subnetPool: '10.123.0.0/16' });
   }, 1_200_000);
 
   afterAll(async () => {
@@ -166,10 +168,10 @@ describe('local runtime (containers)', () => {
     try {
       terminal.write(`echo ${marker}\n`);
       // The command's own output line, not the echo of what was typed.
-      await readUntil(terminal, (text) => new RegExp(`\\n${marker}\\r?\\n`).test(text.toString('utf8')));
+      await readUntil(terminal, (text) => new RegExp(`[\\r\\n]${marker}\\r?\\n`).test(text.toString('utf8')));
       await terminal.resize({ cols: 132, rows: 43 });
       terminal.write('stty size; whoami\n');
-      await readUntil(terminal, (text) => /\n43 132\r?\nstudent\r?\n/.test(text.toString('utf8')));
+      await readUntil(terminal, (text) => /[\r\n]43 132\r?\nstudent\r?\n/.test(text.toString('utf8')));
     } finally {
       terminal.destroy();
     }

@@ -8,6 +8,7 @@
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { ExecOptions, ExecResult, TerminalSize, TerminalStream } from '../runtime.js';
+import { statusCode } from './engine-errors.js';
 import { ExecBridge, OutputCollector, STREAM_STDERR, STREAM_STDOUT } from './exec-stream.js';
 
 /** Exit code reported when the command ran out of time, like timeout(1). */
@@ -97,7 +98,12 @@ export async function openTerminal(
   });
   const socket = (await exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
   const resize = async ({ cols, rows }: TerminalSize) => {
-    await exec.resize({ h: rows, w: cols });
+    try {
+      await exec.resize({ h: rows, w: cols });
+    } catch (err) {
+      // Podman answers 201 where Docker answers 200; dockerode only expects 200.
+      if (statusCode(err) !== 201) throw err;
+    }
   };
   const terminal = Object.assign(socket, { resize }) as TerminalStream;
   // The shell may not be running yet at the first resize: try again shortly.

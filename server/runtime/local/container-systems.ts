@@ -11,6 +11,9 @@ import { engineMessage, ignoreNotFound, isConflict, isNotFound, isNotModified } 
 import { containerOptions } from './manifests.js';
 import { containerName } from './names.js';
 
+/** How long a system must have been running to count as booted (a crashing command exits sooner). */
+const BOOT_SETTLE_MS = 200;
+
 export type PhaseListener = (phase: SystemPhase, reason?: string) => void;
 
 export class ContainerSystems {
@@ -78,8 +81,14 @@ export class ContainerSystems {
         }
       }
     }
+    if (system.credentials) {
+      // Set the user while the boot settles; a crash explains a failure better than the user setup does.
+      await this.setUser(container, system).catch(async (err: unknown) => {
+        await this.checkRunning(container, system.definition.name);
+        throw err;
+      });
+    }
     await this.checkRunning(container, system.definition.name);
-    if (system.credentials) await this.setUser(container, system);
   }
 
   async remove(instanceId: string, systemName: string): Promise<void> {
@@ -98,9 +107,17 @@ export class ContainerSystems {
     }
   }
 
-  /** A command that exits at once is a system that failed to boot: say why, from its last output. */
+  /**
+   * A command that exits at once is a system that failed to boot: say why,
+   * from its last output. "At once" is within BOOT_SETTLE_MS of its start.
+   */
   private async checkRunning(container: Docker.Container, system: string): Promise<void> {
-    const info = await container.inspect();
+    let info = await container.inspect();
+    const age = Date.now() - Date.parse(info.State.StartedAt);
+    if (info.State.Running && age >= 0 && age < BOOT_SETTLE_MS) {
+      await new Promise((r) => setTimeout(r, BOOT_SETTLE_MS - age));
+      info = await container.inspect();
+    }
     if (info.State.Running) return;
     const logs = await container.logs({ stdout: true, stderr: true, tail: 5 }).catch(() => Buffer.alloc(0));
     const tail = Buffer.from(logs)
