@@ -21,6 +21,8 @@ export const MAX_BUNDLE_BYTES = 20 * 1024 * 1024;
 export const TOO_MANY_FILES = `a lab may hold at most ${MAX_BUNDLE_FILES} files`;
 export const TOO_MANY_BYTES = `a lab may hold at most ${MAX_BUNDLE_BYTES / 1024 / 1024} MiB of files (unpacked)`;
 
+class LimitReached extends Error {}
+
 /** Operating-system litter that is never part of a lab (a `.git` folder, Finder and Explorer files). */
 const IGNORED_NAMES = new Set(['.git', '.DS_Store', '__MACOSX', 'Thumbs.db']);
 
@@ -95,8 +97,6 @@ export async function readLabFolder(folder: string): Promise<BundleResult> {
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, bundle: { files } };
 }
-
-class LimitReached extends Error {}
 
 /**
  * Writes a bundle into `folder` (export). The folder must be new or empty, so an

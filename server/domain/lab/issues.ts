@@ -17,7 +17,7 @@ export const labErrorMap: z.core.$ZodErrorMap = (issue) => {
   if (missing) return 'required, but missing';
   switch (issue.code) {
     case 'invalid_type':
-      return `expected ${describeType(issue.expected)}, got ${describeValue(issue.input)}`;
+      return `expected ${describeType(issue.expected)}, got ${describeValue(issue.input)}${quoteHint(issue)}`;
     case 'invalid_value':
       return `expected ${oneOf(issue.values.map((value) => JSON.stringify(value)))}`;
     case 'too_small':
@@ -77,6 +77,17 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
     } else if (node instanceof z.ZodPipe) node = node.in as z.core.$ZodType;
     else return node;
   }
+}
+
+/**
+ * YAML reads `cpu: 1` or `password: 1234` as numbers; when the same value in
+ * quotes would be right, say so.
+ */
+function quoteHint(issue: Extract<RawIssue, { code: 'invalid_type' }>): string {
+  const { input, inst } = issue;
+  if (issue.expected !== 'string' || (typeof input !== 'number' && typeof input !== 'boolean')) return '';
+  if (!(inst instanceof z.core.$ZodType) || !z.safeParse(inst, String(input)).success) return '';
+  return `: write it in quotes ("${String(input)}")`;
 }
 
 function describeType(expected: string): string {

@@ -11,6 +11,7 @@ import type { FieldPath } from './issues.js';
 import { formatFieldPath } from './issues.js';
 import { resolveLabLink } from './links.js';
 import { decodeText, type LabProblem } from './problems.js';
+import { isLabFilePath } from './schema.js';
 import { findVariables, unknownVariableReason, type VariableScope } from './variables.js';
 import type { LineOf } from './yaml-lines.js';
 
@@ -30,7 +31,7 @@ export function checkTutorialFiles(bundle: LabBundle, lab: unknown, labFile: str
       const bytes = bundle.files.get(body);
       if (bytes === undefined) {
         // A malformed path is reported by the schema; only a well-formed one can be "not there".
-        if (!body.startsWith('/') && !body.split('/').includes('..')) {
+        if (isLabFilePath(body)) {
           atField(['tutorial', 'pages', p, 'body'], `file "${body}" is not in the lab`);
         }
       } else {

@@ -107,7 +107,7 @@ describe('parseLab: broken labs in test/fixtures/labs', () => {
       'lab.yaml:23 systems[2].user.name: expected a Unix user name',
       'lab.yaml:24 network.internet: expected true or false, got text "yes"',
       'lab.yaml:26 variables["2fast"]: expected a name of letters, digits and "_", not starting with a digit',
-      'lab.yaml:30 tutorial.pages[0].body: expected a path inside the lab folder (no leading "/", no "..")',
+      'lab.yaml:30 tutorial.pages[0].body: expected a path inside the lab folder such as "pages/01.md" (no leading "/", no "." or "..")',
       'lab.yaml:32 tutorial.pages[0].steps[0].id: expected an id of lower-case letters, digits, "-" and "_"',
       'lab.yaml:34 tutorial.pages[0].steps[0].check.timeout: expected a duration such as "90s", "30m", "2h" or "1d"',
       'lab.yaml:34 tutorial.pages[0].steps[0].check.system: no system named "nowhere" in this lab',

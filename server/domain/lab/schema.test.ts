@@ -142,12 +142,27 @@ describe('lab schema: every error names the field and the reason', () => {
     expect(problems(lab((l) => delete (l as Partial<LabInput>).title))).toEqual(['title: required, but missing']);
     expect(problems(lab((l) => (l.title = '')))).toEqual(['title: expected a title']);
     expect(problems(lab((l) => ((l as Record<string, unknown>).title = 5)))).toEqual([
-      'title: expected text, got the number 5',
+      'title: expected text, got the number 5: write it in quotes ("5")',
     ]);
   });
 
   it.each(['2 hours', '0m', '10', '1w', '-5m', '1.5h'])('refuses the duration %j', (ttl) => {
     expect(problems(lab((l) => (l.limits = { ttl })))).toEqual([`limits.ttl: ${durationMessage}`]);
+  });
+
+  it('says to quote a number or boolean that YAML did not read as text, when quoting would make it valid', () => {
+    const input = lab((l) => {
+      l.limits = { ttl: 3600 as never };
+      system(l).resources = { cpu: 1 as never };
+      system(l).user = { name: 'student', password: 1234 as never };
+      system(l).env = { DEBUG: true as never };
+    });
+    expect(problems(input)).toEqual([
+      'limits.ttl: expected text, got the number 3600',
+      'systems[0].resources.cpu: expected text, got the number 1: write it in quotes ("1")',
+      'systems[0].user.password: expected text, got the number 1234: write it in quotes ("1234")',
+      'systems[0].env.DEBUG: expected text, got boolean true: write it in quotes ("true")',
+    ]);
   });
 
   it('refuses limits out of range', () => {
@@ -282,14 +297,19 @@ describe('lab schema: every error names the field and the reason', () => {
     expect(problems(input)).toEqual(['tutorial.pages[1].steps[0].id: duplicate step id "first"']);
   });
 
-  it.each([['/etc/passwd'], ['../outside.md'], ['pages/../../x.md'], ['pages\\01.md']])(
-    'refuses the page body %j',
-    (body) => {
-      expect(problems(lab((l) => (l.tutorial!.pages![0]!.body = body)))).toEqual([
-        'tutorial.pages[0].body: expected a path inside the lab folder (no leading "/", no "..")',
-      ]);
-    },
-  );
+  it.each([
+    ['/etc/passwd'],
+    ['../outside.md'],
+    ['pages/../../x.md'],
+    ['pages\\01.md'],
+    ['./pages/01.md'],
+    ['pages//01.md'],
+    [''],
+  ])('refuses the page body %j', (body) => {
+    expect(problems(lab((l) => (l.tutorial!.pages![0]!.body = body)))).toEqual([
+      'tutorial.pages[0].body: expected a path inside the lab folder such as "pages/01.md" (no leading "/", no "." or "..")',
+    ]);
+  });
 
   it('refuses a page without title or body', () => {
     expect(problems(lab((l) => (l.tutorial!.pages = [{ title: '' } as never])))).toEqual([
@@ -307,7 +327,7 @@ describe('lab schema: every error names the field and the reason', () => {
     expect(problems(input)).toEqual([
       'network.internet: expected true or false, got text "yes"',
       'variables.my-var: expected a name of letters, digits and "_", not starting with a digit',
-      'variables.ok: expected text, got the number 3',
+      'variables.ok: expected text, got the number 3: write it in quotes ("3")',
       'tutorial.keepProgressOnReset: expected true or false, got the number 1',
     ]);
   });

@@ -31,12 +31,14 @@ export const memoryQuantity = z
 export const consoleKind = z.enum(['terminal', 'desktop']);
 export type ConsoleKind = z.infer<typeof consoleKind>;
 
-const relativePath = z
-  .string()
-  .min(1, 'expected a path')
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\\'), {
-    message: 'expected a path inside the lab folder (no leading "/", no "..")',
-  });
+/** A path written exactly as the file's key in a lab bundle: no "/" prefix, no "." or ".." or empty parts, no "\\". */
+export function isLabFilePath(path: string): boolean {
+  return !path.includes('\\') && path.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+const relativePath = z.string().refine(isLabFilePath, {
+  message: 'expected a path inside the lab folder such as "pages/01.md" (no leading "/", no "." or "..")',
+});
 
 export const systemUser = z.strictObject({
   name: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'expected a Unix user name'),

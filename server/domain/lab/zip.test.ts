@@ -109,6 +109,22 @@ describe('lab zips', () => {
     ]);
   });
 
+  it('refuses a zip that holds the same file twice', () => {
+    const same = readLabZip(
+      zipOf([
+        { name: 'lab.yaml', content: 'a' },
+        { name: 'lab.yaml', content: 'b' },
+      ]),
+    );
+    expect(same.ok ? [] : same.problems).toEqual([
+      { path: 'lab.zip', message: 'not a readable zip archive (ADM-ZIP: Duplicate entry name "lab.yaml")' },
+    ]);
+    const separators = readLabZip(zipOf([{ name: 'pages/01.md' }, { name: 'pages\\01.md' }]));
+    expect(separators.ok ? [] : separators.problems).toEqual([
+      { path: 'pages/01.md', message: 'the zip holds this file twice' },
+    ]);
+  });
+
   it('refuses symbolic links', () => {
     const result = readLabZip(
       zipOf([{ name: 'lab.yaml' }, { name: 'assets/passwd', content: '/etc/passwd', mode: 0o120777 }]),

@@ -55,6 +55,10 @@ export function readLabZip(zip: Buffer, name = 'lab.zip'): BundleResult {
       problems.push({ path, message: 'encrypted entries are not supported' });
       continue;
     }
+    if (accepted.some((other) => other.path === path)) {
+      problems.push({ path, message: 'the zip holds this file twice' });
+      continue;
+    }
     declaredBytes += entry.header.size;
     accepted.push({ path, entry });
   }
