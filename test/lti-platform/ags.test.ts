@@ -263,3 +263,54 @@ describe('scores and the gradebook', () => {
     ]);
   });
 });
+
+describe('scores on the Canvas flavour', () => {
+  let canvas: RunningPlatform;
+  let canvasSeed: ReturnType<typeof seedCourse>;
+  let canvasToken: string;
+  let canvasItemUrl: string;
+  beforeAll(async () => {
+    canvas = await startPlatform({ flavour: 'canvas' });
+    canvasSeed = seedCourse(canvas.platform, tool);
+    canvasToken = await tool.accessToken(canvas.platform, canvasSeed.clientId, [SCOPE.score]);
+    canvasItemUrl = canvas.platform.urls.lineItem(canvasSeed.course.id, canvasSeed.lineItem.id);
+  });
+  afterAll(() => canvas?.close());
+
+  const post = (score: object) =>
+    fetch(`${canvasItemUrl}/scores`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${canvasToken}`, 'content-type': MEDIA_TYPE.score },
+      body: JSON.stringify(score),
+    });
+
+  it('refuses a teacher with 422, an older timestamp with 400, and takes two scores in one second', async () => {
+    const base = { scoreMaximum: 1, activityProgress: 'Completed', gradingProgress: 'FullyGraded' };
+    expect(
+      (await post({ ...base, userId: 'teacher', scoreGiven: 1, timestamp: '2026-02-01T00:00:00.100Z' })).status,
+    ).toBe(422);
+    expect(
+      (await post({ ...base, userId: 'alice', scoreGiven: 0.5, timestamp: '2026-02-01T00:00:00.100Z' })).status,
+    ).toBe(204);
+    expect(
+      (await post({ ...base, userId: 'alice', scoreGiven: 0.6, timestamp: '2026-02-01T00:00:00.200Z' })).status,
+    ).toBe(204);
+    expect(
+      (await post({ ...base, userId: 'alice', scoreGiven: 0.1, timestamp: '2026-02-01T00:00:00.150Z' })).status,
+    ).toBe(400);
+    expect(canvas.platform.grade(canvasSeed.lineItem.id, 'alice')?.grade).toBe(6);
+  });
+
+  it('records a grade for PendingManual too', async () => {
+    const res = await post({
+      userId: 'bob',
+      scoreGiven: 1,
+      scoreMaximum: 2,
+      activityProgress: 'Submitted',
+      gradingProgress: 'PendingManual',
+      timestamp: new Date().toISOString(),
+    });
+    expect(res.status).toBe(204);
+    expect(canvas.platform.grade(canvasSeed.lineItem.id, 'bob')?.grade).toBe(5);
+  });
+});

@@ -101,6 +101,7 @@ export function agsRouter(ctx: PlatformContext): Router {
         membership: ctx.store.membership(item.courseId, score.userId),
         previous: ctx.store.gradebookEntry(item.id, score.userId),
         gradedProgress: ctx.options.gradedProgress,
+        flavour: ctx.options.flavour,
       });
       ctx.store.gradebook.set(`${item.id}\n${score.userId}`, entry);
       ctx.store.scoreAttempts.push(attempt);

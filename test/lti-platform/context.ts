@@ -21,7 +21,13 @@ export interface PlatformOptions {
   accessTokenLifetimeSeconds?: number;
   /** How long a started launch may wait for its authorization request (default 600 s). */
   launchHintLifetimeSeconds?: number;
-  /** gradingProgress values that record a grade (default Moodle's: only FullyGraded; Canvas adds PendingManual). */
+  /**
+   * Whose score rules to follow (default moodle): a non-learner userId is 400
+   * (Moodle) or 422 (Canvas); a timestamp not later in whole seconds is 409
+   * (Moodle), an older one 400 (Canvas).
+   */
+  flavour?: 'moodle' | 'canvas';
+  /** gradingProgress values that record a grade (default: FullyGraded; Canvas flavour adds PendingManual). */
   gradedProgress?: GradingProgress[];
   /** Refuse the openid-configuration GET without the registration token as Bearer (Canvas; default true). */
   requireTokenForConfiguration?: boolean;

@@ -105,8 +105,8 @@ export interface GradebookEntry {
   /** The grade on the line item's scale (scoreGiven rescaled to the item's scoreMaximum), or null when none is recorded. */
   grade: number | null;
   score: Score;
-  /** Whole seconds of the score's timestamp: the next score must be later (Moodle). */
-  timestampSeconds: number;
+  /** The score's timestamp in ms: the next score must not be older (Canvas), nor in the same second (Moodle). */
+  timestampMs: number;
 }
 
 /** Every POST to a scores endpoint, accepted or not. */

@@ -133,7 +133,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
       idTokenLifetimeSeconds: options.idTokenLifetimeSeconds ?? 300,
       accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? 3600,
       launchHintLifetimeSeconds: options.launchHintLifetimeSeconds ?? 600,
-      gradedProgress: options.gradedProgress ?? ['FullyGraded'],
+      flavour: options.flavour ?? 'moodle',
+      gradedProgress:
+        options.gradedProgress ?? (options.flavour === 'canvas' ? ['FullyGraded', 'PendingManual'] : ['FullyGraded']),
       requireTokenForConfiguration: options.requireTokenForConfiguration ?? true,
     },
     outage: null,

@@ -2,8 +2,9 @@
  * @file What a score must be to enter the gradebook, as Moodle and Canvas
  * check it (AGS 2.0 §3.4; LTI-NOTES.md): the required fields, scoreMaximum
  * with scoreGiven, the user a learner of the course, the timestamp later (in
- * whole seconds, as Moodle stores it) than the last one, and a grade only for
- * the gradingProgress values that record one. Pure: no I/O.
+ * whole seconds, as Moodle stores it) than the last one or, for Canvas, not
+ * older, and a grade only for the gradingProgress values that record one.
+ * Pure: no I/O.
  */
 import { z } from 'zod';
 import { PlatformError } from './errors.js';
@@ -46,26 +47,35 @@ export function applyScore(input: {
   membership: Membership | undefined;
   previous: GradebookEntry | undefined;
   gradedProgress: readonly GradingProgress[];
+  flavour: 'moodle' | 'canvas';
 }): GradebookEntry {
-  const { score, lineItem, membership, previous } = input;
+  const { score, lineItem, membership, previous, flavour } = input;
   if (membership?.status !== 'Active' || !membership.roles.includes(ROLE.learner)) {
     throw new PlatformError(
-      400,
+      flavour === 'canvas' ? 422 : 400,
       'invalid_request',
       `userId ${score.userId} is not a learner of course ${lineItem.courseId}`,
     );
   }
-  const timestampSeconds = Math.floor(Date.parse(score.timestamp) / 1000);
-  if (previous && timestampSeconds <= previous.timestampSeconds) {
+  const timestampMs = Date.parse(score.timestamp);
+  const seconds = (ms: number) => Math.floor(ms / 1000);
+  if (previous && flavour === 'moodle' && seconds(timestampMs) <= seconds(previous.timestampMs)) {
     throw new PlatformError(
       409,
       'conflict',
-      `score timestamp ${score.timestamp} is not later than the last one stored for user ${score.userId} (${new Date(previous.timestampSeconds * 1000).toISOString()}, whole seconds)`,
+      `score timestamp ${score.timestamp} is not later than the last one stored for user ${score.userId} (${previous.score.timestamp}; compared in whole seconds)`,
+    );
+  }
+  if (previous && flavour === 'canvas' && timestampMs < previous.timestampMs) {
+    throw new PlatformError(
+      400,
+      'invalid_request',
+      `score timestamp ${score.timestamp} is older than the last one stored for user ${score.userId} (${previous.score.timestamp})`,
     );
   }
   const graded = input.gradedProgress.includes(score.gradingProgress) && score.scoreGiven !== undefined;
   const grade = graded ? round((score.scoreGiven! / score.scoreMaximum!) * lineItem.scoreMaximum) : null;
-  return { lineItemId: lineItem.id, userId: score.userId, grade, score, timestampSeconds };
+  return { lineItemId: lineItem.id, userId: score.userId, grade, score, timestampMs };
 }
 
 function round(value: number): number {
