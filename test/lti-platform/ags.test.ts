@@ -246,6 +246,12 @@ describe('scores and the gradebook', () => {
     expect(running.platform.grade(seed.lineItem.id, 'alice')?.grade).toBe(10);
   });
 
+  it('drops the connection when asked to look unreachable', async () => {
+    running.platform.failServices({ services: ['ags'], drop: true, times: 1 });
+    await expect(postScore(fullyGraded('bob', 3))).rejects.toThrow();
+    expect((await postScore(fullyGraded('bob', 3))).status).toBe(204);
+  });
+
   it('refuses an expired access token', async () => {
     const fresh = await tool.accessToken(running.platform, seed.clientId, [SCOPE.score]);
     running.platform.expireAccessTokens();

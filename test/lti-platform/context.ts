@@ -87,6 +87,8 @@ export interface Outage {
   remaining: number;
   services: ServiceName[];
   retryAfterSeconds?: number;
+  /** Close the connection without an answer instead of answering `status`. */
+  drop?: boolean;
 }
 
 /**

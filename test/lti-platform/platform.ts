@@ -102,8 +102,17 @@ export interface Platform {
   /** The gradebook entry of a user on a line item. */
   grade(lineItemId: string, userId: string): GradebookEntry | undefined;
   lineItemsOf(resourceLinkId: string): LineItem[];
-  /** Makes token/AGS/NRPS answer `status` (default 503) until `recoverServices()`, or for `times` requests. */
-  failServices(opts?: { status?: number; times?: number; services?: ServiceName[]; retryAfterSeconds?: number }): void;
+  /**
+   * Makes token/AGS/NRPS answer `status` (default 503), or drop the
+   * connection (`drop`), until `recoverServices()` or for `times` requests.
+   */
+  failServices(opts?: {
+    status?: number;
+    times?: number;
+    services?: ServiceName[];
+    retryAfterSeconds?: number;
+    drop?: boolean;
+  }): void;
   recoverServices(): void;
   refusedByOutage(): Readonly<Record<ServiceName, number>>;
   /** Changes the next id_token(s), in order, one per launch. */
@@ -281,6 +290,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
         remaining: opts.times ?? Number.POSITIVE_INFINITY,
         services: opts.services ?? ['token', 'ags', 'nrps'],
         retryAfterSeconds: opts.retryAfterSeconds,
+        drop: opts.drop,
       };
     },
     recoverServices() {

@@ -9,11 +9,16 @@ import type { AccessToken } from './model.js';
 
 /** Refuses requests while a test has switched the service off. */
 export function outageGate(ctx: PlatformContext, service: ServiceName): RequestHandler {
-  return (_req, _res, next) => {
+  return (req, _res, next) => {
     const outage = ctx.outage;
     if (!outage?.services.includes(service) || outage.remaining <= 0) return next();
     outage.remaining -= 1;
     ctx.refusedByOutage[service] += 1;
+    if (outage.drop) {
+      // As if the LMS were unreachable: the connection closes without an answer.
+      req.socket.destroy();
+      return;
+    }
     const headers: Record<string, string> =
       outage.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(outage.retryAfterSeconds) };
     next(
