@@ -13,7 +13,7 @@ import { browserError } from './errors.js';
 import { autoSubmitForm } from './html.js';
 import { launchClaims, signIdToken } from './idToken.js';
 import { launchRoles } from './launch.js';
-import type { LaunchHint, Tool } from './model.js';
+import type { AuthRequestRecord, LaunchHint, Tool } from './model.js';
 
 type AuthParams = Record<string, string | undefined>;
 
@@ -29,6 +29,8 @@ class AuthRefusal extends Error {
 export function authorizationRouter(ctx: PlatformContext): Router {
   const router = Router();
   const handle = async (res: Response, params: AuthParams) => {
+    const record: AuthRequestRecord = { receivedAt: new Date(), params, outcome: 'refused' };
+    ctx.store.authRequests.push(record);
     const tool = params.client_id ? ctx.store.tools.get(params.client_id) : undefined;
     if (!tool)
       throw browserError(
@@ -55,11 +57,13 @@ export function authorizationRouter(ctx: PlatformContext): Router {
     try {
       const hint = checkRequest(ctx, tool, params);
       const idToken = await issueIdToken(ctx, tool, hint, params.nonce as string, redirectUri, state);
+      record.outcome = 'id_token';
       res
         .type('html')
         .send(autoSubmitForm(redirectUri, state === undefined ? { id_token: idToken } : { id_token: idToken, state }));
     } catch (err) {
       if (!(err instanceof AuthRefusal)) throw err;
+      record.error = err.code;
       const fields: Record<string, string> = { error: err.code, error_description: err.message };
       if (state !== undefined) fields.state = state;
       res.type('html').send(autoSubmitForm(redirectUri, fields));

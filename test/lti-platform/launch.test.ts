@@ -113,6 +113,10 @@ describe('authorization endpoint and id_token', () => {
     );
     expect((payload.exp as number) - (payload.iat as number)).toBe(300);
     expect(running.platform.store.idTokens.at(-1)?.token).toBe(answer.fields.id_token);
+    expect(running.platform.store.authRequests.at(-1)).toMatchObject({
+      outcome: 'id_token',
+      params: { prompt: 'none', response_mode: 'form_post', nonce: request.get('nonce') },
+    });
   });
 
   it('sends the window document target for a new-window launch, and Instructor for the teacher', async () => {
@@ -195,6 +199,7 @@ describe('authorization endpoint and id_token', () => {
     expect(answer.form?.fields).toMatchObject({ error: code, state: request.get('state') });
     expect(answer.form?.fields.error_description).toContain(word);
     expect(answer.form?.fields).not.toHaveProperty('id_token');
+    expect(running.platform.store.authRequests.at(-1)).toMatchObject({ outcome: 'refused', error: code });
   });
 
   it('refuses a client_id other than the one the launch was started for', async () => {

@@ -167,6 +167,15 @@ export interface DeepLinkingReturn {
   errormsg?: string;
 }
 
+/** An authorization request as the tool sent it, and what became of it. */
+export interface AuthRequestRecord {
+  receivedAt: Date;
+  params: Record<string, string | undefined>;
+  outcome: 'id_token' | 'refused';
+  /** The error form-posted back, when there was one (an error page leaves it unset). */
+  error?: string;
+}
+
 export interface IssuedIdToken {
   hintId: string;
   redirectUri: string;
@@ -213,6 +222,7 @@ export class PlatformStore {
   readonly launchHints = new Map<string, LaunchHint>();
   readonly deepLinkingSessions = new Map<string, DeepLinkingSession>();
   readonly deepLinkingReturns: DeepLinkingReturn[] = [];
+  readonly authRequests: AuthRequestRecord[] = [];
   readonly idTokens: IssuedIdToken[] = [];
   readonly accessTokens = new Map<string, AccessToken>();
   /** Client assertion `jti` values already used, with their expiry (ms). */
