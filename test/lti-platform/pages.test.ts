@@ -147,6 +147,22 @@ const ask = (message) => new Promise((resolve) => {
     }
   });
 
+  it('runs a dynamic registration in the start page until the tool closes it', async () => {
+    tool.acceptRegistration();
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(running.platform.urls.registrationStart(`${tool.url}/register`));
+      const status = page.locator('#registration-status');
+      await expect.poll(() => status.getAttribute('data-done'), { timeout: 15_000 }).toBe('true');
+      expect(await status.textContent()).toBe('Registration complete.');
+      const registration = running.platform.store.registrations.at(-1)!;
+      expect(running.platform.store.tools.get(registration.clientId)?.name).toBe('Registered in a browser');
+    } finally {
+      await context.close();
+    }
+  });
+
   it('adds an activity by deep linking from the instructor course page', async () => {
     const context = await browser.newContext();
     try {

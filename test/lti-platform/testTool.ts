@@ -193,6 +193,44 @@ export class TestTool {
     });
   }
 
+  /**
+   * A dynamic registration page at /register, as a tool does it server-side:
+   * read the platform configuration with the registration token, register,
+   * then ask the platform to close the registration frame.
+   */
+  acceptRegistration(): void {
+    this.app.get('/register', async (req, res) => {
+      const configurationUrl = String(req.query.openid_configuration);
+      const token = String(req.query.registration_token);
+      const headers = { authorization: `Bearer ${token}` };
+      const configuration = (await (await fetch(configurationUrl, { headers })).json()) as {
+        registration_endpoint: string;
+      };
+      const registered = await fetch(configuration.registration_endpoint, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          application_type: 'web',
+          response_types: ['id_token'],
+          grant_types: ['implicit', 'client_credentials'],
+          initiate_login_uri: this.loginUrl,
+          redirect_uris: [this.launchUrl],
+          client_name: 'Registered in a browser',
+          jwks_uri: this.jwksUrl,
+          token_endpoint_auth_method: 'private_key_jwt',
+          'https://purl.imsglobal.org/spec/lti-tool-configuration': {
+            domain: new URL(this.url).host,
+            target_link_uri: this.launchUrl,
+            claims: ['iss', 'sub'],
+          },
+        }),
+      });
+      const body = (await registered.json()) as { client_id?: string };
+      res.type('html').send(`<!doctype html><p id="registered">${body.client_id ?? 'failed'}</p>
+<script>(window.opener || window.parent).postMessage({ subject: 'org.imsglobal.lti.close' }, '*');</script>`);
+    });
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.closeAllConnections();
