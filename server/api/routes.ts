@@ -69,9 +69,9 @@ export class ApiRouter {
       try {
         const principal = req.principal;
         if (spec.auth !== false && !principal) throw unauthorized();
-        const body = (
-          spec.body && !Buffer.isBuffer(req.body) ? parseOrThrow(spec.body, req.body ?? {}, 'body') : req.body
-        ) as Infer<B>;
+        // Routes that also take raw media types (zip, YAML) read those themselves.
+        const raw = spec.rawBody !== undefined && !req.is('application/json');
+        const body = (spec.body && !raw ? parseOrThrow(spec.body, req.body ?? {}, 'body') : req.body) as Infer<B>;
         const query = (spec.query ? parseOrThrow(spec.query, req.query, 'query') : undefined) as Infer<Q>;
         const result = await handler({
           req,

@@ -9,7 +9,7 @@ import type { Principal } from '../domain/access.js';
 import { createLogger } from '../log.js';
 import { createRuntime } from '../runtime/create.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { loadSecretKey, newApiToken, SecretBox } from '../secrets.js';
+import { hashPassword, loadSecretKey, newApiToken, SecretBox } from '../secrets.js';
 import { InstanceLifecycle } from '../services/instances.js';
 import { LabCatalog } from '../services/labs.js';
 import { Store } from '../store/store.js';
@@ -58,6 +58,12 @@ export class CliContext {
     const actor = await this.admin();
     await this.store.audit.record({ actorId: actor.user.id, action: 'token.create', target: `token:${created.id}` });
     return token;
+  }
+
+  async setPassword(username: string, password: string, admin: boolean): Promise<void> {
+    const key = `local:${username}`;
+    const user = (await this.store.users.byKey(key)) ?? (await this.store.users.upsert(key, { name: username, admin }));
+    await this.store.users.setPasswordHash(user.id, await hashPassword(password));
   }
 
   async lifecycle(): Promise<InstanceLifecycle> {

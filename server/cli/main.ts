@@ -94,6 +94,31 @@ program
     });
   });
 
+program
+  .command('user')
+  .description('local users')
+  .command('set-password')
+  .requiredOption('--user <username>', 'local user name (made if missing)')
+  .requiredOption('--password-file <file>', 'file whose first line is the password (keeps it out of the process list)')
+  .option('--admin', 'make the user an admin (when it is created)')
+  .description('set the password a local user signs in with in the browser')
+  .action(async (opts: { user: string; passwordFile: string; admin?: boolean }) => {
+    if (!/^[a-z][a-z0-9._-]{1,63}$/.test(opts.user))
+      throw new InvalidInput(`--user: "${opts.user}" is not a user name`);
+    const password = (
+      await readFile(opts.passwordFile, 'utf8').catch(() => {
+        throw new InvalidInput(`--password-file: cannot read ${opts.passwordFile}`);
+      })
+    )
+      .split('\n')[0]!
+      .trim();
+    if (password.length < 10) throw new InvalidInput('--password-file: the password needs at least 10 characters');
+    await CliContext.with(async (ctx) => {
+      await ctx.setPassword(opts.user, password, opts.admin === true);
+      process.stdout.write(`password of ${opts.user} set\n`);
+    });
+  });
+
 const instance = program.command('instance').description('list and stop instances');
 instance
   .command('list')

@@ -99,8 +99,8 @@ export class InstanceLifecycle {
 
   /** Applies a user's action. Idempotent: an action that is already done is a no-op. */
   async act(p: Principal, id: string, action: InstanceAction): Promise<InstanceRecord> {
+    const instance = await this.reachable(p, id); // 404 before 501: nothing said of others' instances
     const runtime = this.requireRuntime();
-    const instance = await this.reachable(p, id);
     const plan = planAction(instance.state, action);
     if (plan.kind === 'noop') return instance;
     if (plan.kind === 'refused') throw conflict(plan.message);
