@@ -101,6 +101,12 @@ describe('knowledge boxes', () => {
     );
   });
 
+  it('takes a list that follows the marker directly', () => {
+    expect(page('> [!NOTE]\n> - one\n> - two').html).toMatch(
+      /^<aside class="box box-note">\n<p class="box-title">Note<\/p>\n+<ul>\n<li>one<\/li>\n<li>two<\/li>\n<\/ul>\n<\/aside>\n$/,
+    );
+  });
+
   it('leaves an ordinary quote and an unknown kind as a quote', () => {
     expect(page('> Just a quote').html).toBe('<blockquote>\n<p>Just a quote</p>\n</blockquote>\n');
     expect(page('> [!FOO]\n> text').html).toBe('<blockquote>\n<p>[!FOO]\ntext</p>\n</blockquote>\n');
@@ -250,6 +256,22 @@ describe('code actions', () => {
     expect(page('<button type="submit" data-action="copy">x</button>').html).toBe(
       '<p><button type="button" data-action="copy">x</button></p>\n',
     );
+  });
+});
+
+describe('the whole page', () => {
+  it('renders the same input the same way, with no trace of placeholders', () => {
+    const source = '# {{user.name}}\n\n[x](assets/{{vars.port}}.txt) `{{instance.id}}`';
+    const first = page(source).html;
+    expect(page(source).html).toBe(first);
+    expect(first).toBe(
+      '<h1>Ann Example</h1>\n<p><a href="/api/v1/labs/net-101/versions/3/assets/8080.txt" target="_blank" ' +
+        'rel="noopener noreferrer">x</a> <code>i-42</code></p>\n',
+    );
+  });
+
+  it('does not turn bare file names into links', () => {
+    expect(page('Run backup.sh, then see example.com').html).toBe('<p>Run backup.sh, then see example.com</p>\n');
   });
 });
 
