@@ -1,15 +1,16 @@
 /**
  * @file Checks that reach past lab.yaml into the other files of the bundle:
- * each tutorial page's markdown file exists and is text, the files its links
- * and images name exist, and every `{{variable}}` in the pages and step texts
+ * each tutorial page's markdown file exists and is text, its links and images
+ * are ones the tutorial renderer accepts (server/domain/tutorial/urls.ts) and
+ * the assets they name exist, and every `{{variable}}` in the pages and step texts
  * is one the lab offers. Reads lab.yaml's data as `unknown` because it runs even
  * when the schema found problems elsewhere: one pass lists every problem.
  */
 import MarkdownIt, { type Token } from 'markdown-it';
+import { classifyUrl, pageFolder } from '../tutorial/urls.js';
 import type { LabBundle } from './bundle.js';
 import type { FieldPath } from './issues.js';
 import { formatFieldPath } from './issues.js';
-import { resolveLabLink } from './links.js';
 import { decodeText, type LabProblem } from './problems.js';
 import { isLabFilePath } from './schema.js';
 import { findVariables, unknownVariableReason, type VariableScope } from './variables.js';
@@ -60,10 +61,14 @@ function checkMarkdown(file: string, bytes: Buffer, bundle: LabBundle, scope: Va
     const reason = unknownVariableReason(use.name, scope);
     if (reason !== undefined) problems.push({ file, line: use.line, message: reason });
   }
-  const exists = (path: string) => bundle.files.has(path);
+  // The renderer's own rule decides what a link may be, so a lab that passes
+  // here renders without refused links; existence is what only a bundle can tell.
   for (const link of markdownLinks(text)) {
-    const target = resolveLabLink(file, link.target, exists);
-    if (target.kind === 'invalid') problems.push({ file, line: link.line, message: target.reason });
+    const target = classifyUrl(link.target, pageFolder(file));
+    if (target.kind === 'refused') problems.push({ file, line: link.line, message: target.reason });
+    else if (target.kind === 'asset' && !bundle.files.has(target.path)) {
+      problems.push({ file, line: link.line, message: `"${link.target}": no file "${target.path}" in the lab` });
+    }
   }
   return problems;
 }

@@ -124,11 +124,11 @@ describe('parseLab: broken labs in test/fixtures/labs', () => {
       'lab.yaml:20 tutorial.pages[0].steps[0].text: unknown variable "systems.server.secret": a system offers only "user" and "password"',
       'lab.yaml:22 tutorial.pages[1].body: file "pages/02.md" is not in the lab',
       'pages/01.md:4: unknown variable "systems.client.user": system "client" has no "user"',
-      'pages/01.md:6: "../assets/network.png" is not a file of the lab (looked for "assets/network.png")',
+      'pages/01.md:6: "../assets/network.png": no file "assets/network.png" in the lab',
       'pages/01.md:8: unknown variable "vars.host": the lab defines no variable "host" under "variables"',
       'pages/01.md:8: unknown variable "systems.db.password": no system named "db" in this lab',
-      'pages/01.md:15: "02.md" is not a file of the lab (looked for "pages/02.md" and "02.md")',
-      'pages/01.md:16: "assets/logo.svg" is not a file of the lab (looked for "pages/assets/logo.svg" and "assets/logo.svg")',
+      'pages/01.md:15: "02.md" is not a file under assets/ of the lab',
+      'pages/01.md:16: "assets/logo.svg": no file "assets/logo.svg" in the lab',
       `pages/01.md:17: unknown variable "course.name": ${catalogue}`,
     ]);
   });
@@ -246,19 +246,18 @@ describe('parseLab: pages, links and variables', () => {
       extra,
     ].join('\n');
 
-  it('accepts every variable of the catalogue and images both relative to the page and to the lab', () => {
+  it('accepts every variable of the catalogue, and assets relative to the page or to the lab', () => {
     const md = [
       'Hi {{user.name}} ({{ instance.id }}).',
       'Log in as {{systems.server.user}} / {{systems.server.password}} on port {{vars.port}}.',
       '![a](../assets/a.png) ![b](assets/b%20c.png) <img src="assets/a.png">',
-      '[next](02.md) [web](https://example.org) [mail](mailto:a@b.c) [top](#hi)',
+      '[web](https://example.org) [mail](mailto:a@b.c) [top](#hi) [file](../assets/a.png#x)',
       '`{{.Name}}` is Go template syntax, not a variable.',
     ].join('\n');
     const result = parseLab(
       bundle({
         'lab.yaml': labYaml(),
         'pages/01.md': md,
-        'pages/02.md': page,
         'assets/a.png': 'png',
         'assets/b c.png': 'png',
       }),
@@ -285,13 +284,16 @@ describe('parseLab: pages, links and variables', () => {
     ]);
   });
 
-  it('refuses a page that is not UTF-8 text and links that leave the lab', () => {
+  it('refuses a page that is not UTF-8 text, and links the renderer would refuse', () => {
     expect(problemsOf({ 'lab.yaml': labYaml(), 'pages/01.md': Buffer.from([0xc3, 0x28]) })).toEqual([
       'pages/01.md: not UTF-8 text',
     ]);
-    expect(problemsOf({ 'lab.yaml': labYaml(), 'pages/01.md': '\n![x](/etc/hosts)\n[y](../../z.md)\n' })).toEqual([
-      'pages/01.md:2: "/etc/hosts": links to lab files must be relative',
-      'pages/01.md:3: "../../z.md" points outside the lab folder',
+    // markdown-it itself leaves `javascript:` links as text (line 4), so only the others are links.
+    const md = '\n![x](/etc/hosts)\n[y](../../z.md)\n[z](javascript:alert(1))\n![w](data:image/png;base64,AA)\n';
+    expect(problemsOf({ 'lab.yaml': labYaml(), 'pages/01.md': md })).toEqual([
+      'pages/01.md:2: absolute paths are not allowed; link a file of the lab with a relative path',
+      'pages/01.md:3: "../../z.md" is not a file under assets/ of the lab',
+      'pages/01.md:5: the "data:" scheme is not allowed',
     ]);
   });
 

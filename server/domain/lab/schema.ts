@@ -79,7 +79,9 @@ export const stepSchema = z.strictObject({
   text: z.string().min(1, 'expected the text of the step'),
   check: checkSchema.optional(),
   /** Commands that complete the step: used by `lab test` to prove the lab works. */
-  solution: z.strictObject({ system: dnsLabel, run: z.union([z.string(), z.array(z.string())]) }).optional(),
+  solution: z
+    .strictObject({ system: dnsLabel, run: z.union([z.string().min(1), z.array(z.string()).min(1)]) })
+    .optional(),
   hint: z.string().optional(),
   points: z.number().min(0).default(1),
 });
