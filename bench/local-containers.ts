@@ -77,7 +77,7 @@ function percentile(values: number[], p: number): number {
 
 async function main(): Promise<void> {
   prepare();
-  const runtime = new LocalRuntime();
+  const runtime = new LocalRuntime({ scope: 'bench' });
   // One warm-up of each, not counted: first use of the image and the network code.
   await timeRuntime(runtime, -1);
   await timeRaw(-1);

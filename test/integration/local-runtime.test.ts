@@ -76,7 +76,7 @@ describe('local runtime (containers)', () => {
   beforeAll(() => {
     prepareLocalRuntime();
     // After the setup: it exports DOCKER_HOST, which the engine client reads.
-    runtime = new LocalRuntime({ subnetPool: '10.123.0.0/16' });
+    runtime = new LocalRuntime({ subnetPool: '10.123.0.0/16', scope: 'test-local-runtime' });
   }, 1_200_000);
 
   afterAll(async () => {
@@ -93,6 +93,8 @@ describe('local runtime (containers)', () => {
       ['server', 'ready'],
     ]);
     expect(await runtime.list()).toEqual(expect.arrayContaining([a.id, b.id]));
+    // Another server sharing the engine neither lists (nor so reaps) them.
+    expect(await new LocalRuntime({ scope: 'someone-else' }).list()).not.toContain(a.id);
   });
 
   it('provision again adopts what exists', async () => {

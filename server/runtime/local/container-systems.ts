@@ -20,6 +20,7 @@ export class ContainerSystems {
   constructor(
     private readonly docker: Docker,
     private readonly pullMissingImages: boolean,
+    private readonly scope: string,
   ) {}
 
   /** Makes sure the image is on this machine; pulls it only when the runtime may. */
@@ -56,7 +57,7 @@ export class ContainerSystems {
     if (!state) {
       onPhase('creating');
       try {
-        await this.docker.createContainer(containerOptions(spec, system, subnet));
+        await this.docker.createContainer(containerOptions(spec, system, subnet, this.scope));
       } catch (err) {
         if (!isConflict(err)) {
           throw new RuntimeError(

@@ -23,6 +23,7 @@ export class InstanceNetworks {
   constructor(
     private readonly docker: Docker,
     private readonly pool: string,
+    private readonly scope: string,
   ) {}
 
   /** The subnet of the instance's network, or undefined when it does not exist. */
@@ -56,7 +57,7 @@ export class InstanceNetworks {
       const used = await this.usedSubnets();
       const subnet = pickSubnet(this.pool, used, attempt);
       try {
-        await this.docker.createNetwork(networkOptions(spec, subnet));
+        await this.docker.createNetwork(networkOptions(spec, subnet, this.scope));
         return subnet;
       } catch (err) {
         if (isConflict(err)) {

@@ -46,6 +46,12 @@ export interface LocalRuntimeOptions {
   subnetPool?: string;
   /** Pull images that are not on this machine (only useful with a reachable registry). */
   pullMissingImages?: boolean;
+  /**
+   * Name of this server's share of the engine (label lab-orchestrator.scope):
+   * `list()` reports only instances of this scope, so servers or test runs
+   * sharing one engine never reap each other's instances. Default "default".
+   */
+  scope?: string;
 }
 
 /** What provisioning is doing to one system right now (not visible in the engine yet). */
@@ -59,6 +65,7 @@ const DEFAULT_POOL = '10.123.0.0/16';
 export class LocalRuntime implements Runtime {
   readonly name = 'local';
   private readonly docker: Docker;
+  private readonly scope: string;
   private readonly vm?: VmDriver;
   private readonly networks: InstanceNetworks;
   private readonly containers: ContainerSystems;
@@ -70,8 +77,9 @@ export class LocalRuntime implements Runtime {
   constructor(options: LocalRuntimeOptions = {}) {
     this.docker = options.docker ?? new Docker();
     this.vm = options.vmDriver;
-    this.networks = new InstanceNetworks(this.docker, options.subnetPool ?? DEFAULT_POOL);
-    this.containers = new ContainerSystems(this.docker, options.pullMissingImages ?? false);
+    this.scope = options.scope ?? 'default';
+    this.networks = new InstanceNetworks(this.docker, options.subnetPool ?? DEFAULT_POOL, this.scope);
+    this.containers = new ContainerSystems(this.docker, options.pullMissingImages ?? false, this.scope);
   }
 
   async provision(spec: InstanceSpec): Promise<void> {
@@ -223,18 +231,21 @@ export class LocalRuntime implements Runtime {
   }
 
   async list(): Promise<InstanceId[]> {
-    const filters = { label: [LABEL.instance] };
     const [containers, networks, vms] = await Promise.all([
-      this.docker.listContainers({ all: true, filters }),
-      this.docker.listNetworks({ filters }),
+      this.docker.listContainers({ all: true, filters: { label: [LABEL.instance, `${LABEL.scope}=${this.scope}`] } }),
+      this.docker.listNetworks({ filters: { label: [LABEL.instance] } }),
       this.vm ? this.vm.list() : [],
     ]);
     const ids = new Set<string>();
+    const others = new Set<string>();
     for (const labels of [...containers, ...networks].map((o) => o.Labels)) {
       const id = labels?.[LABEL.instance];
-      if (id) ids.add(id);
+      if (!id) continue;
+      if (labels[LABEL.scope] === this.scope) ids.add(id);
+      else others.add(id);
     }
-    for (const v of vms) ids.add(v.instanceId);
+    // VMs carry no scope: one belongs to another scope when its instance network does.
+    for (const v of vms) if (!others.has(v.instanceId)) ids.add(v.instanceId);
     return [...ids].sort();
   }
 

@@ -36,7 +36,7 @@ describe('what the local runtime asks the engine for', () => {
   });
 
   it('an internal network with the chosen subnet, a known bridge and the lab recorded', () => {
-    const net = networkOptions(spec, subnet);
+    const net = networkOptions(spec, subnet, 'default');
     expect(net).toMatchObject({
       Name: 'labo-i-42',
       Internal: true,
@@ -45,6 +45,7 @@ describe('what the local runtime asks the engine for', () => {
         'lab-orchestrator.instance': 'i-42',
         'lab-orchestrator.lab': 'net-101',
         'lab-orchestrator.owner': 'u-1',
+        'lab-orchestrator.scope': 'default',
       },
     });
     expect(net.Options?.['com.docker.network.bridge.name']).toMatch(/^lob[0-9a-f]{11}$/);
@@ -57,13 +58,13 @@ describe('what the local runtime asks the engine for', () => {
 
   it('a network with a way out only when the lab asks for internet', () => {
     const open = { ...spec, lab: { ...spec.lab, definition: { ...definition, network: { internet: true } } } };
-    expect(networkOptions(open, subnet).Internal).toBe(false);
+    expect(networkOptions(open, subnet, 'default').Internal).toBe(false);
   });
 
   it('a container named, limited, unprivileged, on the instance network under its system name', () => {
     const [client, , web] = spec.systems;
     if (!client || !web) throw new Error('lab fixture');
-    const options = containerOptions(spec, client, subnet);
+    const options = containerOptions(spec, client, subnet, 'default');
     expect(options).toMatchObject({
       name: 'labo-i-42-client',
       Image: 'lab-orchestrator/shell',
@@ -84,7 +85,7 @@ describe('what the local runtime asks the engine for', () => {
     });
     expect(KEPT_CAPABILITIES).not.toContain('SYS_ADMIN');
     expect(options.Cmd).toBeUndefined();
-    const webOptions = containerOptions(spec, web, subnet);
+    const webOptions = containerOptions(spec, web, subnet, 'default');
     expect(webOptions.Cmd).toEqual(['sleep', '1d']);
     expect(webOptions.Env).toEqual(['MODE=demo']);
     expect(webOptions.NetworkingConfig?.EndpointsConfig?.['labo-i-42']?.IPAMConfig?.IPv4Address).toBe('10.123.4.12');

@@ -52,11 +52,11 @@ export interface SystemSummary {
   consoles: Array<'terminal' | 'desktop'>;
 }
 
-export function instanceLabels(spec: InstanceSpec): Record<string, string> {
-  return { [LABEL.instance]: spec.id, [LABEL.lab]: spec.lab.name, [LABEL.owner]: spec.owner };
+export function instanceLabels(spec: InstanceSpec, scope: string): Record<string, string> {
+  return { [LABEL.instance]: spec.id, [LABEL.lab]: spec.lab.name, [LABEL.owner]: spec.owner, [LABEL.scope]: scope };
 }
 
-export function networkOptions(spec: InstanceSpec, subnet: Subnet): Docker.NetworkCreateOptions {
+export function networkOptions(spec: InstanceSpec, subnet: Subnet, scope: string): Docker.NetworkCreateOptions {
   const systems: SystemSummary[] = spec.systems.map(({ definition: d }) => ({
     name: d.name,
     kind: d.kind,
@@ -72,7 +72,7 @@ export function networkOptions(spec: InstanceSpec, subnet: Subnet): Docker.Netwo
     IPAM: { Driver: 'default', Config: [{ Subnet: subnet.cidr, Gateway: subnet.gateway }] },
     // A known bridge name lets the VM driver attach its taps to this network.
     Options: { 'com.docker.network.bridge.name': bridgeName(spec.id) },
-    Labels: { ...instanceLabels(spec), [LABEL.systems]: JSON.stringify(systems) },
+    Labels: { ...instanceLabels(spec, scope), [LABEL.systems]: JSON.stringify(systems) },
   };
 }
 
@@ -85,6 +85,7 @@ export function containerOptions(
   spec: InstanceSpec,
   system: SystemSpec,
   subnet: Subnet,
+  scope: string,
 ): Docker.ContainerCreateOptions {
   const d = system.definition;
   const index = spec.systems.findIndex((s) => s.definition.name === d.name);
@@ -102,7 +103,7 @@ export function containerOptions(
     ...(d.command ? { Cmd: d.command } : {}),
     Env: Object.entries(d.env ?? {}).map(([k, v]) => `${k}=${v}`),
     Labels: {
-      ...instanceLabels(spec),
+      ...instanceLabels(spec, scope),
       [LABEL.system]: d.name,
       [LABEL.consoles]: d.consoles.join(','),
       ...(system.credentials ? { [LABEL.user]: system.credentials.user } : {}),

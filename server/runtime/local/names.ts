@@ -11,6 +11,11 @@ export const LABEL = {
   system: 'lab-orchestrator.system',
   lab: 'lab-orchestrator.lab',
   owner: 'lab-orchestrator.owner',
+  /**
+   * Which server (or test run) owns the object: several can share one engine,
+   * and each one's reconciler must only see, and reap, its own instances.
+   */
+  scope: 'lab-orchestrator.scope',
   /** On a container: the Unix user a terminal logs in as. */
   user: 'lab-orchestrator.user',
   /** On a container: its consoles, comma-separated. */
