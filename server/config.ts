@@ -18,6 +18,11 @@ export const configSchema = z.object({
     .regex(/^mongodb(\+srv)?:\/\//, 'expected a MongoDB connection string starting with mongodb://'),
   RUNTIME: z.enum(['local', 'kubernetes', 'none']).default('local'),
   DATA_DIR: z.string().default('.data'),
+  /** The local runtime's share of the container engine: servers with different scopes never touch each other's instances. */
+  RUNTIME_SCOPE: z
+    .string()
+    .regex(/^[a-z0-9][-a-z0-9]{0,40}$/, 'expected lower-case letters, digits and "-"')
+    .default('default'),
   /** 32 bytes, base64 or hex, for credentials at rest; generated into DATA_DIR when unset. */
   SECRET_KEY: z
     .string()

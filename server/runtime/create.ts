@@ -13,7 +13,7 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
       return undefined;
     case 'local': {
       const { LocalRuntime } = await import('./local/local-runtime.js');
-      return new LocalRuntime();
+      return new LocalRuntime({ scope: config.RUNTIME_SCOPE });
     }
     case 'kubernetes':
       throw new Error('RUNTIME=kubernetes: the kubernetes runtime is not built yet; use RUNTIME=local');

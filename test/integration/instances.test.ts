@@ -14,7 +14,7 @@ let learner: { id: string; token: string };
 
 beforeAll(async () => {
   prepareLocalRuntime();
-  server = await startTestServer({ runtime: new LocalRuntime() });
+  server = await startTestServer({ runtime: new LocalRuntime({ scope: `test-${process.pid}` }) });
   const read = await readLabFolder('labs/net-basics');
   if (!read.ok) throw new Error('example lab unreadable');
   const files = Object.fromEntries([...read.bundle.files].map(([p, c]) => [p, c.toString('base64')]));
