@@ -96,9 +96,9 @@ export class QemuVmDriver implements VmDriver {
     this.powerdownMs = (options.powerdownTimeout ?? 10) * 1000;
   }
 
-  /** Which accelerator VMs of this driver use, probed once. */
-  accelerator(): Promise<AccelChoice> {
-    this.accel ??= probeAccel(this.qemu);
+  /** Which accelerator VMs of this driver use, probed once (by booting `kernel` under KVM). */
+  accelerator(kernel: string): Promise<AccelChoice> {
+    this.accel ??= probeAccel(this.qemu, kernel);
     return this.accel;
   }
 
@@ -133,7 +133,7 @@ export class QemuVmDriver implements VmDriver {
     const image = await resolveImage(this.imagesDir, system.definition.image);
     this.doing.set(key, 'creating');
     await mkdir(paths.state, { recursive: true, mode: 0o700 });
-    const accel = await this.accelerator();
+    const accel = await this.accelerator(image.kernel);
     const record: VmRecord = {
       instanceId,
       system: name,
