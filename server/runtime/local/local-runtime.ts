@@ -32,6 +32,7 @@ import { openDesktop, openTerminal, runExec } from './container-exec.js';
 import { type ContainerSummary, containerStatus } from './container-status.js';
 import { ContainerSystems } from './container-systems.js';
 import { engineMessage, ignoreNotFound, isNotFound } from './engine-errors.js';
+import { ensureBridge, removeBridge } from './host-bridge.js';
 import { InstanceNetworks } from './instance-network.js';
 import { hostsOf, type SystemSummary } from './manifests.js';
 import { bridgeName, checkInstanceId, containerName, LABEL, networkName } from './names.js';
@@ -146,7 +147,9 @@ export class LocalRuntime implements Runtime {
     try {
       if (system.definition.kind === 'vm') {
         onPhase('booting');
-        await this.vmDriver().create(spec.id, system, this.vmNetwork(spec, system, subnet));
+        const driver = this.vmDriver();
+        await ensureBridge(bridgeName(spec.id));
+        await driver.create(spec.id, system, this.vmNetwork(spec, system, subnet));
       } else {
         await this.containers.ensure(spec, system, subnet, onPhase);
       }
@@ -295,6 +298,8 @@ export class LocalRuntime implements Runtime {
     const networks = await this.docker.listNetworks({ filters: { label: [`${LABEL.instance}=${id}`] } });
     const names = new Set([networkName(id), ...networks.map((n) => n.Name)]);
     await Promise.all([...names].map((n) => ignoreNotFound(this.docker.getNetwork(n).remove())));
+    // A bridge made for VMs (or kept by a tap) outlives the engine's network: remove it too.
+    if (this.vm) await removeBridge(bridgeName(id));
   }
 
   async reset(spec: InstanceSpec, system?: string): Promise<void> {
@@ -312,7 +317,9 @@ export class LocalRuntime implements Runtime {
         targets.map(async (s) => {
           const onPhase = (phase: SystemPhase) => phases.set(s.definition.name, { phase });
           if (s.definition.kind === 'vm') {
-            await this.vmDriver().reset(spec.id, s, this.vmNetwork(spec, s, subnet));
+            const driver = this.vmDriver();
+            await ensureBridge(bridgeName(spec.id));
+            await driver.reset(spec.id, s, this.vmNetwork(spec, s, subnet));
           } else {
             await this.containers.remove(spec.id, s.definition.name);
             await this.containers.ensure(spec, s, subnet, onPhase);
