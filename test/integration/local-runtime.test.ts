@@ -114,8 +114,12 @@ describe('local runtime (containers)', () => {
     expect(result).toEqual({ exitCode: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false });
     const stdin = await runtime.exec(a.id, 'client', ['cat'], { stdin: 'fed through stdin' });
     expect(stdin.stdout).toBe('fed through stdin');
-    const slow = await runtime.exec(a.id, 'client', ['sleep', '20'], { timeout: 1 });
+    const slow = await runtime.exec(a.id, 'client', ['sleep', '23'], { timeout: 1 });
     expect(slow.timedOut).toBe(true);
+    // Killed inside the system, not just abandoned.
+    expect((await runtime.exec(a.id, 'client', ['pgrep', '-f', 'sleep 23'])).exitCode).toBe(1);
+    const quick = await runtime.exec(a.id, 'client', ['sh', '-c', 'echo fast; exit 124'], { timeout: 5 });
+    expect(quick).toMatchObject({ exitCode: 124, stdout: 'fast\n', timedOut: false });
   });
 
   it('creates the declared user with the generated password', async () => {

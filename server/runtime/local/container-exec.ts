@@ -24,11 +24,34 @@ async function exitCodeOf(exec: Docker.Exec): Promise<number> {
   return -1;
 }
 
+/**
+ * The Engine API cannot kill an exec. So a command with a timeout runs under
+ * timeout(1) inside the system when the image has it (sh's `$0` carries the
+ * seconds): the command is killed there, not just abandoned.
+ */
+function underTimeout(argv: string[], seconds: number): string[] {
+  const script = 'if command -v timeout >/dev/null 2>&1; then exec timeout -k 2 "$0" "$@"; fi; exec "$@"';
+  return ['/bin/sh', '-c', script, String(seconds), ...argv];
+}
+
+/** How much later than the command's own timeout the stream is dropped, when nothing in the system killed it. */
+const TIMEOUT_GRACE_MS = 4000;
+
 export async function runExec(
   container: Docker.Container,
   argv: string[],
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
+  if (opts.timeout === undefined) return runOnce(container, argv, opts);
+  try {
+    return await runOnce(container, underTimeout(argv, opts.timeout), opts);
+  } catch {
+    // An image without /bin/sh: run the command as is; the timeout then only drops the stream.
+    return runOnce(container, argv, opts);
+  }
+}
+
+async function runOnce(container: Docker.Container, argv: string[], opts: ExecOptions): Promise<ExecResult> {
   const withStdin = opts.stdin !== undefined;
   const exec = await container.exec({
     Cmd: argv,
@@ -38,19 +61,21 @@ export async function runExec(
     Tty: false,
     ...(opts.user ? { User: opts.user } : {}),
   });
+  const started = Date.now();
   const stream = (await exec.start({ hijack: true, stdin: withStdin })) as Duplex;
   const output = new OutputCollector();
-  let timedOut = false;
+  let abandoned = false;
   await new Promise<void>((resolve, reject) => {
     const timer =
       opts.timeout !== undefined
-        ? setTimeout(() => {
-            // The Engine API cannot kill an exec: the stream is dropped and the
-            // result says so; the process ends when it ends.
-            timedOut = true;
-            stream.destroy();
-            resolve();
-          }, opts.timeout * 1000)
+        ? setTimeout(
+            () => {
+              abandoned = true;
+              stream.destroy();
+              resolve();
+            },
+            opts.timeout * 1000 + TIMEOUT_GRACE_MS,
+          )
         : undefined;
     const done = () => {
       clearTimeout(timer);
@@ -61,16 +86,22 @@ export async function runExec(
     stream.on('close', done);
     stream.on('error', (err) => {
       clearTimeout(timer);
-      if (timedOut) resolve();
+      if (abandoned) resolve();
       else reject(err);
     });
     if (withStdin) stream.end(opts.stdin);
   });
+  const exitCode = abandoned ? TIMEOUT_EXIT_CODE : await exitCodeOf(exec);
+  // timeout(1) exits 124 (or 137 after its KILL) when the time ran out.
+  const ranOut =
+    opts.timeout !== undefined &&
+    (exitCode === TIMEOUT_EXIT_CODE || exitCode === 137) &&
+    Date.now() - started >= opts.timeout * 1000 - 100;
   return {
-    exitCode: timedOut ? TIMEOUT_EXIT_CODE : await exitCodeOf(exec),
+    exitCode,
     stdout: output.text(STREAM_STDOUT),
     stderr: output.text(STREAM_STDERR),
-    timedOut,
+    timedOut: abandoned || ranOut,
   };
 }
 
