@@ -34,6 +34,7 @@ import { ContainerSystems } from './container-systems.js';
 import { engineMessage, ignoreNotFound, isNotFound } from './engine-errors.js';
 import { ensureBridge, removeBridge } from './host-bridge.js';
 import { InstanceNetworks } from './instance-network.js';
+import { composeStatus } from './instance-status.js';
 import { hostsOf, type SystemSummary } from './manifests.js';
 import { bridgeName, checkInstanceId, containerName, LABEL, networkName } from './names.js';
 import type { VmDriver, VmNetwork } from './vm-driver.js';
@@ -55,10 +56,10 @@ export interface LocalRuntimeOptions {
   scope?: string;
 }
 
-/** What provisioning is doing to one system right now (not visible in the engine yet). */
-interface Progress {
-  phase: SystemPhase;
-  reason?: string;
+/** A system's status as provisioning sees it, before the engine can tell. */
+function phaseOf(system: SystemSpec, phase: SystemPhase, reason?: string): SystemStatus {
+  const { name, kind, consoles } = system.definition;
+  return { name, kind, consoles, phase, ...(reason ? { reason } : {}) };
 }
 
 const DEFAULT_POOL = '10.123.0.0/16';
@@ -71,7 +72,7 @@ export class LocalRuntime implements Runtime {
   private readonly networks: InstanceNetworks;
   private readonly containers: ContainerSystems;
   /** instance → system → phase, while a provision or reset runs. */
-  private readonly progress = new Map<InstanceId, Map<string, Progress>>();
+  private readonly progress = new Map<InstanceId, Map<string, SystemStatus>>();
   /** instance → systems with the reason of the last failed provision (what exists is gone). */
   private readonly failures = new Map<InstanceId, SystemStatus[]>();
 
@@ -86,10 +87,10 @@ export class LocalRuntime implements Runtime {
   async provision(spec: InstanceSpec): Promise<void> {
     checkInstanceId(spec.id);
     this.failures.delete(spec.id);
-    const phases = new Map<string, Progress>(spec.systems.map((s) => [s.definition.name, { phase: 'pending' }]));
+    const phases = new Map(spec.systems.map((s) => [s.definition.name, phaseOf(s, 'pending')]));
     this.progress.set(spec.id, phases);
-    const setPhase = (system: string) => (phase: SystemPhase, reason?: string) => {
-      phases.set(system, { phase, ...(reason ? { reason } : {}) });
+    const setPhase = (system: SystemSpec) => (phase: SystemPhase, reason?: string) => {
+      phases.set(system.definition.name, phaseOf(system, phase, reason));
     };
     let failed: string | undefined;
     try {
@@ -105,7 +106,7 @@ export class LocalRuntime implements Runtime {
       await Promise.all(
         containers.map(async (s) => {
           try {
-            await this.containers.ensureImage(s.definition.image, setPhase(s.definition.name));
+            await this.containers.ensureImage(s.definition.image, setPhase(s));
           } catch (err) {
             failed = s.definition.name;
             throw err;
@@ -114,20 +115,20 @@ export class LocalRuntime implements Runtime {
       );
       const subnet = await this.networks.ensure(spec);
       await Promise.all([
-        ...containers.map((s) => this.startSystem(spec, s, subnet, setPhase(s.definition.name), (n) => (failed = n))),
-        ...vms.map((s) => this.startSystem(spec, s, subnet, setPhase(s.definition.name), (n) => (failed = n))),
+        ...containers.map((s) => this.startSystem(spec, s, subnet, setPhase(s), (n) => (failed = n))),
+        ...vms.map((s) => this.startSystem(spec, s, subnet, setPhase(s), (n) => (failed = n))),
       ]);
     } catch (err) {
       const reason = errorMessage(err);
       this.failures.set(
         spec.id,
-        spec.systems.map(({ definition: d }) => ({
-          name: d.name,
-          kind: d.kind,
-          consoles: d.consoles,
-          phase: 'failed',
-          reason: d.name === failed || failed === undefined ? reason : `another system failed: ${reason}`,
-        })),
+        spec.systems.map((s) =>
+          phaseOf(
+            s,
+            'failed',
+            s.definition.name === failed || failed === undefined ? reason : `another system failed: ${reason}`,
+          ),
+        ),
       );
       // A failed instance leaves nothing behind; the reason stays readable through status.
       await this.removeEverything(spec.id).catch(() => {});
@@ -184,53 +185,14 @@ export class LocalRuntime implements Runtime {
       this.labSystems(id),
       this.vm ? this.vm.list().then((all) => all.filter((v) => v.instanceId === id)) : [],
     ]);
-    const seen = new Map<string, SystemStatus>();
-    for (const c of containers) {
-      const s = containerStatus(c);
-      seen.set(s.name, s);
-    }
-    for (const v of vms) {
-      const s = await this.vm?.status(id, v.system);
-      if (s) seen.set(v.system, s);
-    }
-    const exists = seen.size > 0 || lab !== undefined;
-    const names = lab?.map((s) => s.name) ?? [...seen.keys()];
-    const progress = this.progress.get(id);
-    const systems: SystemStatus[] = names.map((name) => {
-      const summary = lab?.find((s) => s.name === name);
-      const found = seen.get(name);
-      const doing = progress?.get(name);
-      // While provisioning, its phase is the truth until the system is ready.
-      if (doing && doing.phase !== 'ready') {
-        return {
-          name,
-          kind: summary?.kind ?? found?.kind ?? 'container',
-          consoles: summary?.consoles ?? found?.consoles ?? ['terminal'],
-          ...doing,
-        };
-      }
-      if (found) return found;
-      return {
-        name,
-        kind: summary?.kind ?? 'container',
-        consoles: summary?.consoles ?? ['terminal'],
-        phase: 'missing',
-        reason: `system ${name} does not exist any more`,
-      };
+    const vmStatuses = await Promise.all(vms.map((v) => this.vm?.status(id, v.system)));
+    return composeStatus({
+      id,
+      lab,
+      found: [...containers.map(containerStatus), ...vmStatuses.filter((s) => s !== undefined)],
+      progress: this.progress.get(id),
+      failure: this.failures.get(id),
     });
-    for (const [name, s] of seen) if (!names.includes(name)) systems.push(s);
-    if (!exists) {
-      const failure = this.failures.get(id);
-      if (failure) return { id, exists: false, systems: failure };
-      if (progress) {
-        return {
-          id,
-          exists: false,
-          systems: [...progress].map(([name, p]) => ({ name, kind: 'container', consoles: [], ...p })),
-        };
-      }
-    }
-    return { id, exists, systems };
   }
 
   async list(): Promise<InstanceId[]> {
@@ -310,12 +272,12 @@ export class LocalRuntime implements Runtime {
     }
     const subnet = await this.networks.find(spec.id);
     if (!subnet) throw new RuntimeError(`instance ${spec.id} does not exist: provision it first`, 'not-found');
-    const phases = new Map<string, Progress>(targets.map((s) => [s.definition.name, { phase: 'creating' }]));
+    const phases = new Map(targets.map((s) => [s.definition.name, phaseOf(s, 'creating')]));
     this.progress.set(spec.id, phases);
     try {
       await Promise.all(
         targets.map(async (s) => {
-          const onPhase = (phase: SystemPhase) => phases.set(s.definition.name, { phase });
+          const onPhase = (phase: SystemPhase) => phases.set(s.definition.name, phaseOf(s, phase));
           if (s.definition.kind === 'vm') {
             const driver = this.vmDriver();
             await ensureBridge(bridgeName(spec.id));
