@@ -145,6 +145,32 @@ describe('local runtime (containers)', () => {
     expect((await runtime.exec(a.id, 'client', ['ping', '-c1', '-W2', other])).exitCode).not.toBe(0);
   });
 
+  it('instances with a way out (internet: true) still cannot reach each other', async () => {
+    const open = {
+      name: 'open',
+      title: 'With internet',
+      network: { internet: true },
+      systems: [{ name: 'node', kind: 'container' as const, image: 'lab-orchestrator/shell' }],
+    };
+    const [c, d] = [instanceOf(newInstanceId('oc'), open), instanceOf(newInstanceId('od'), open)];
+    try {
+      await Promise.all([runtime.provision(c), runtime.provision(d)]);
+      // A default route exists, so only the isolation between networks stops the packets.
+      expect((await runtime.exec(c.id, 'node', ['ip', 'route'])).stdout).toMatch(/^default via /m);
+      const gateway = await runtime.exec(c.id, 'node', [
+        'sh',
+        '-c',
+        'ping -c1 -W2 "$(ip route | awk \'/default/{print $3}\')"',
+      ]);
+      expect(gateway.exitCode).toBe(0);
+      const other = (await runtime.exec(d.id, 'node', ['hostname', '-i'])).stdout.trim();
+      expect((await runtime.exec(c.id, 'node', ['ping', '-c1', '-W2', other])).exitCode).not.toBe(0);
+    } finally {
+      await Promise.all([runtime.destroy(c.id), runtime.destroy(d.id)]);
+    }
+    expect(leftovers(c.id)).toBe('');
+  });
+
   it('pause then resume keeps a file written before', async () => {
     await runtime.exec(a.id, 'client', ['sh', '-c', 'echo kept > /root/note']);
     await runtime.pause(a.id);
