@@ -80,7 +80,7 @@ build() {
       k8s.io/kubernetes/cmd/kube-scheduler 2>&1) | while IFS= read -r line; do
       n=$((n + 1))
       if [[ "$line" == *": "* || "$line" == "#"* ]]; then echo "$line" >&2; fi
-      ((n % 100 == 0)) && log "compiled $n packages ($((SECONDS - start))s)"
+      if ((n % 100 == 0)); then log "compiled $n packages ($((SECONDS - start))s)"; fi
     done
     [[ -x "$tmp/server" ]] && mv "$tmp/server" "$tmp/etcd"
     for b in "${want[@]}"; do [[ -x "$tmp/$b" ]] || die "build failed: $b missing"; done
@@ -161,12 +161,13 @@ EOF
   mv "$KUBECONFIG_FILE.tmp" "$KUBECONFIG_FILE"
 }
 
-wait_for() { # description, seconds, command...
-  local what="$1" secs="$2"
-  shift 2
+wait_for() { # process, description, seconds, command...
+  local proc="$1" what="$2" secs="$3"
+  shift 3
   local i
   for ((i = 0; i < secs * 4; i++)); do
     "$@" >/dev/null 2>&1 && return 0
+    pid_alive "$proc" || die "$proc exited while waiting for $what: see $RUN/$proc.log"
     sleep 0.25
   done
   die "timed out waiting for $what (logs in $RUN)"
@@ -181,7 +182,7 @@ start_etcd() {
     --initial-cluster="test=http://127.0.0.1:$ETCD_PEER_PORT" \
     --unsafe-no-fsync=true --quota-backend-bytes=1073741824 >"$RUN/etcd.log" 2>&1 &
   echo $! >"$RUN/etcd.pid"
-  wait_for etcd 30 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
+  wait_for etcd etcd 30 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
 }
 
 start_apiserver() {
@@ -189,7 +190,8 @@ start_apiserver() {
   local d="$RUN/pki"
   "$BIN/kube-apiserver" \
     --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
+    --bind-address=127.0.0.1 --secure-port="$API_PORT" \
+    --advertise-address=192.0.2.1 --endpoint-reconciler-type=none \
     --cert-dir="$RUN/apiserver-certs" --tls-cert-file="$d/apiserver.crt" --tls-private-key-file="$d/apiserver.key" \
     --client-ca-file="$d/ca.crt" \
     --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
@@ -198,16 +200,23 @@ start_apiserver() {
     --service-account-key-file="$d/sa.pub" --service-account-signing-key-file="$d/sa.key" \
     >"$RUN/kube-apiserver.log" 2>&1 &
   echo $! >"$RUN/kube-apiserver.pid"
-  wait_for "kube-apiserver /readyz" 120 kc get --raw=/readyz
-  wait_for "namespace default" 60 kc get namespace default
+  wait_for kube-apiserver "kube-apiserver /readyz" 120 kc get --raw=/readyz
+  wait_for kube-apiserver "namespace default" 60 kc get namespace default
 }
 
 kc() { kubectl --kubeconfig="$KUBECONFIG_FILE" "$@"; }
 
 install_crds() {
   kc apply --server-side --force-conflicts -f "$CRDS" >&2
-  kc wait --for=condition=Established --timeout=60s \
-    crd/virtualmachines.kubevirt.io crd/virtualmachineinstances.kubevirt.io >&2
+  local crd
+  for crd in virtualmachines.kubevirt.io virtualmachineinstances.kubevirt.io; do
+    wait_for kube-apiserver "CRD $crd Established" 60 crd_established "$crd"
+  done
+}
+
+# (Not `kubectl wait`: it fails instead of waiting when a new CRD has no status yet.)
+crd_established() {
+  [[ "$(kc get crd "$1" -o 'jsonpath={.status.conditions[?(@.type=="Established")].status}')" == True ]]
 }
 
 start_controller_manager() {
@@ -221,7 +230,7 @@ start_controller_manager() {
   echo $! >"$RUN/kube-controller-manager.pid"
   # The service-account controller makes `default` in every namespace: its
   # appearance in `default` shows the controller manager is working.
-  wait_for "kube-controller-manager (serviceaccount default/default)" 60 kc -n default get serviceaccount default
+  wait_for kube-controller-manager "kube-controller-manager (serviceaccount default/default)" 60 kc -n default get serviceaccount default
 }
 
 start() {

@@ -21,6 +21,9 @@ export function systemLabels(spec: InstanceSpec, system: SystemDefinition): Reco
 export function buildPod(spec: InstanceSpec, namespace: string, system: SystemSpec): V1Pod {
   const d = system.definition;
   const resources = { cpu: d.resources.cpu, memory: d.resources.memory };
+  // No credentials here: as in the local runtime, the driver creates the lab's
+  // user through exec once the pod runs, so the password is never in the spec.
+  const env = Object.entries(d.env ?? {}).map(([name, value]) => ({ name, value }));
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -37,16 +40,11 @@ export function buildPod(spec: InstanceSpec, namespace: string, system: SystemSp
           name: SYSTEM_CONTAINER,
           image: d.image,
           ...(d.command ? { command: d.command } : {}),
-          env: [
-            ...Object.entries(d.env ?? {}).map(([name, value]) => ({ name, value })),
-            ...(system.credentials
-              ? [
-                  { name: 'LAB_USER', value: system.credentials.user },
-                  { name: 'LAB_PASSWORD', value: system.credentials.password },
-                ]
-              : []),
-          ],
-          ports: containerPorts(d).map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
+          ...nonEmpty('env', env),
+          ...nonEmpty(
+            'ports',
+            containerPorts(d).map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
+          ),
           resources: { requests: resources, limits: resources },
           securityContext: { privileged: false },
         },
@@ -71,7 +69,7 @@ export function buildService(spec: InstanceSpec, namespace: string, system: Syst
       clusterIP: 'None',
       publishNotReadyAddresses: true,
       selector: systemSelector(spec, system.name),
-      ...(ports.length > 0 ? { ports } : {}),
+      ...nonEmpty('ports', ports),
     },
   };
 }
@@ -82,4 +80,9 @@ function containerPorts(system: SystemDefinition): { name: string; port: number 
   if (system.kind === 'container' && system.consoles.includes('desktop') && !system.ports?.includes(CONTAINER_VNC_PORT))
     ports.push({ name: 'vnc', port: CONTAINER_VNC_PORT });
   return ports;
+}
+
+/** The API server drops empty lists: leave them out, so what is stored is what was built. */
+function nonEmpty<K extends string, T>(key: K, list: T[]): { [P in K]?: T[] } {
+  return (list.length > 0 ? { [key]: list } : {}) as { [P in K]?: T[] };
 }
