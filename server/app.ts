@@ -11,9 +11,12 @@ import { instanceRoutes } from './api/instances.js';
 import { labRoutes } from './api/labs.js';
 import { openapiDocument } from './api/openapi.js';
 import { ApiRouter } from './api/routes.js';
+import { sessionRoutes } from './api/session.js';
+import { ticketRoutes } from './api/tickets.js';
 import { userRoutes } from './api/users.js';
 import type { Config } from './config.js';
 import { HttpError } from './errors.js';
+import type { TicketBook } from './gateway/tickets.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import type { SecretBox } from './secrets.js';
@@ -29,6 +32,8 @@ export interface AppDeps {
   store: Store;
   lifecycle: InstanceLifecycle;
   secrets: SecretBox;
+  /** Console tickets, shared with the gateway. */
+  tickets?: TicketBook;
   /** More ways to recognise a user (browser session, LTI), after API tokens. */
   authenticators?: Authenticator[];
   /** Mounted before the API (e.g. /lti, the gateway's HTTP proxy, the client). */
@@ -98,6 +103,8 @@ export function createApp(deps: AppDeps) {
   labRoutes(api, store, catalog);
   instanceRoutes(api, store, lifecycle, secrets);
   userRoutes(api, store);
+  sessionRoutes(api, store);
+  if (deps.tickets) ticketRoutes(api, store, lifecycle, deps.tickets);
   const document = openapiDocument(api, `${config.publicUrl}`, VERSION);
 
   const v1 = express.Router();

@@ -13,6 +13,11 @@ export const configSchema = z.object({
   PORT: port.default(8080),
   /** Base URL users reach the tool at (LTI redirect URIs, Origin checks). */
   PUBLIC_URL: z.url().optional(),
+  /** More origins (comma-separated URLs) whose pages may open console sockets, besides PUBLIC_URL's. */
+  GATEWAY_ORIGINS: z
+    .string()
+    .refine((v) => v.split(',').every((u) => URL.canParse(u.trim())), 'expected comma-separated URLs')
+    .optional(),
   MONGODB_URI: z
     .string({ error: 'is required: a MongoDB connection string such as mongodb://127.0.0.1:27017/lab-orchestrator' })
     .regex(/^mongodb(\+srv)?:\/\//, 'expected a MongoDB connection string starting with mongodb://'),
@@ -31,6 +36,16 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Seconds between reconciler rounds. */
   RECONCILE_INTERVAL: z.coerce.number().min(1).default(10),
+  /** Seconds between grade outbox rounds, and its first retry delay. */
+  GRADE_OUTBOX_INTERVAL: z.coerce.number().min(0.1).default(2),
+  /** Longest delay between two tries of a score while the LMS fails (seconds). */
+  GRADE_RETRY_MAX: z.coerce.number().min(1).default(300),
+  /** How long a server holds a score it sends (seconds); after a crash, the score waits this long. */
+  GRADE_LEASE: z.coerce.number().min(1).default(60),
+  /** How old (seconds since iat) an LTI id_token may be. */
+  LTI_TOKEN_MAX_AGE: z.coerce.number().int().min(1).default(10),
+  /** Dynamically registered LMS platforms start active (otherwise an admin activates them). */
+  LTI_AUTO_ACTIVATE: z.stringbool().default(false),
   /** Maximum size of a lab bundle upload, in bytes. */
   MAX_LAB_BYTES: z.coerce
     .number()
