@@ -54,7 +54,7 @@ export CONTAINERS_CONF="${CONTAINERS_CONF:-$REPO/.cache/podman/containers.conf}"
 
 hash_of() { { echo "$BUILDER_VERSION"; cat "$@"; } | sha256sum | cut -c1-16; }
 RECIPE_SHELL="$(hash_of "$HERE/shell/recipe.sh")"
-RECIPE_DESKTOP="$(hash_of "$HERE/shell/recipe.sh" "$HERE/desktop/recipe.sh" "$HERE/desktop/lab-desktop")"
+RECIPE_DESKTOP="$(hash_of "$HERE/shell/recipe.sh" "$HERE/desktop/recipe.sh" "$HERE/desktop/lab-desktop" "$HERE/desktop/twmrc")"
 
 current_recipe() {
   podman image inspect --format '{{index .Config.Labels "lab-orchestrator.recipe"}}' "lab-orchestrator/$1:latest" 2>/dev/null || true
@@ -135,6 +135,7 @@ build_desktop() {
   trap - EXIT
   rm -f "$dir/usr/sbin/policy-rc.d"
   install -m 0755 "$HERE/desktop/lab-desktop" "$dir/usr/local/bin/lab-desktop"
+  install -D -m 0644 "$HERE/desktop/twmrc" "$dir/usr/local/share/lab-desktop/twmrc"
   local drops=()
   for d in "${DESKTOP_DROP[@]}"; do drops+=("--exclude=$d"); done
   pack "$dir" "${drops[@]}" | import desktop "$RECIPE_DESKTOP" \

@@ -222,6 +222,10 @@ describe('local runtime (containers)', () => {
     } finally {
       desktop.destroy();
     }
+    // The desktop has its window manager and terminal running on the X display.
+    for (const program of ['Xvnc', 'twm', 'xterm']) {
+      expect((await runtime.exec(desk.id, 'desk', ['pgrep', '-x', program])).exitCode, program).toBe(0);
+    }
     await expect(runtime.desktop(a.id, 'client')).rejects.toThrow(/no desktop console/);
   });
 
