@@ -7,7 +7,7 @@
 import type { V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { SystemDefinition } from '../../domain/lab/schema.js';
 import type { InstanceSpec, SystemSpec } from '../runtime.js';
-import { instanceLabels, LABEL, systemSelector } from './names.js';
+import { ANNOTATION, instanceLabels, LABEL, systemSelector } from './names.js';
 
 /** Port of the VNC server a container system with a desktop console must run. */
 export const CONTAINER_VNC_PORT = 5900;
@@ -16,6 +16,10 @@ export const SYSTEM_CONTAINER = 'system';
 
 export function systemLabels(spec: InstanceSpec, system: SystemDefinition): Record<string, string> {
   return { ...instanceLabels(spec), [LABEL.system]: system.name };
+}
+
+export function systemAnnotations(system: SystemDefinition): Record<string, string> {
+  return { [ANNOTATION.consoles]: system.consoles.join(',') };
 }
 
 export function buildPod(spec: InstanceSpec, namespace: string, system: SystemSpec): V1Pod {
@@ -27,7 +31,7 @@ export function buildPod(spec: InstanceSpec, namespace: string, system: SystemSp
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: d.name, namespace, labels: systemLabels(spec, d) },
+    metadata: { name: d.name, namespace, labels: systemLabels(spec, d), annotations: systemAnnotations(d) },
     spec: {
       hostname: d.name,
       // Learners get no credentials to the cluster, and no variables about its services.

@@ -21,6 +21,8 @@ export const MANAGED_BY = 'lab-orchestrator';
 /** Annotations keep what a label value cannot hold (an owner id such as an e-mail or an LTI URL). */
 export const ANNOTATION = {
   user: 'lab-orchestrator.io/user',
+  /** Consoles of a system (comma-separated): status reports them without the lab at hand. */
+  consoles: 'lab-orchestrator.io/consoles',
 } as const;
 
 /** Where the runtime lives in a cluster and what it may assume about it. */

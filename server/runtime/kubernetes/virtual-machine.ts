@@ -9,7 +9,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { InstanceSpec, SystemSpec } from '../runtime.js';
 import { buildUserData } from './cloud-init.js';
-import { systemLabels } from './container-system.js';
+import { systemAnnotations, systemLabels } from './container-system.js';
 import { cpuCores } from './quantity.js';
 
 export const KUBEVIRT_API_VERSION = 'kubevirt.io/v1';
@@ -68,7 +68,7 @@ export function buildVirtualMachine(
   return {
     apiVersion: KUBEVIRT_API_VERSION,
     kind: 'VirtualMachine',
-    metadata: { name: d.name, namespace, labels },
+    metadata: { name: d.name, namespace, labels, annotations: systemAnnotations(d) },
     spec: {
       runStrategy,
       // KubeVirt copies these labels to the launcher pod: the Service selects it by them.

@@ -1,0 +1,46 @@
+/**
+ * @file What the API server answered, for the driver's decisions (409 on
+ * create: adopt; 404 on delete: done) and for messages a user can read.
+ */
+import { ApiException } from '@kubernetes/client-node';
+import { RuntimeError } from '../runtime.js';
+
+/** The HTTP status of a failed API call, or undefined for other errors (network, bugs). */
+export function statusCode(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+export const isNotFound = (err: unknown) => statusCode(err) === 404;
+export const isConflict = (err: unknown) => statusCode(err) === 409;
+
+/** The server's own message (a Status object's `message`), else the error's. */
+export function apiMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    const body: unknown = typeof err.body === 'string' ? safeJson(err.body) : err.body;
+    const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
+    return typeof message === 'string' ? message : `HTTP ${err.code}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A RuntimeError saying what was being done and what the cluster answered. */
+export function runtimeError(doing: string, err: unknown): RuntimeError {
+  const code = statusCode(err);
+  const kind =
+    code === 404
+      ? 'not-found'
+      : code === 422 || code === 400
+        ? 'bad-spec'
+        : code === undefined || code >= 500
+          ? 'unavailable'
+          : 'failed';
+  return new RuntimeError(`${doing}: ${apiMessage(err)}`, kind, { cause: err });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * @file The kubernetes runtime (DESIGN.md "kubernetes"): one namespace per
+ * instance, built by the pure manifest builders, created in order. What exists
+ * is read from watches (labels), never remembered, so a restarted tool sees
+ * the same instances. 409 on create adopts what is there; 404 on delete is done.
+ *
+ * Pause: Kubernetes cannot freeze a pod. Pausing an instance pauses its VM
+ * systems (KubeVirt's pause subresource); container systems keep running and
+ * keep their quota. Terminals, desktops and exec (pods/exec, pods/portforward,
+ * KubeVirt console/vnc) are not written yet: they answer "unavailable".
+ */
+import type { Duplex } from 'node:stream';
+import { type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import {
+  type ExecOptions,
+  type ExecResult,
+  type InstanceId,
+  type InstanceSpec,
+  type InstanceStatus,
+  type Runtime,
+  RuntimeError,
+  type TerminalSize,
+  type TerminalStream,
+} from '../runtime.js';
+import { isConflict, isNotFound, runtimeError } from './api-errors.js';
+import { vmiAction } from './kubevirt-subresources.js';
+import { buildInstanceManifests, manifestList } from './manifests.js';
+import { type ClusterSettings, DEFAULT_CLUSTER_SETTINGS, LABEL, namespaceName } from './names.js';
+import { podStatus, vmStatus } from './system-status.js';
+import { InstanceWatches } from './watches.js';
+
+export interface KubernetesRuntimeOptions {
+  kubeConfig: KubeConfig;
+  settings?: Partial<ClusterSettings>;
+  /** Where failures of background watches go (they are retried). */
+  onError?: (err: unknown, what: string) => void;
+}
+
+export class KubernetesRuntime implements Runtime {
+  readonly name = 'kubernetes';
+  private readonly kc: KubeConfig;
+  private readonly settings: ClusterSettings;
+  private readonly objects: KubernetesObjectApi;
+  private readonly watches: InstanceWatches;
+
+  constructor(options: KubernetesRuntimeOptions) {
+    this.kc = options.kubeConfig;
+    this.settings = { ...DEFAULT_CLUSTER_SETTINGS, ...options.settings };
+    this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+    this.watches = new InstanceWatches(this.kc, options.onError ?? (() => {}));
+  }
+
+  async provision(spec: InstanceSpec): Promise<void> {
+    const manifests = buildInstanceManifests(spec, this.settings);
+    await this.adoptNamespace(spec, manifests.namespace);
+    for (const object of manifestList(manifests).slice(1)) await this.ensure(object);
+  }
+
+  async status(id: InstanceId): Promise<InstanceStatus> {
+    await this.watches.ready();
+    const namespace = this.namespaceOf(id);
+    const ns = this.watches.namespaces.get(namespace);
+    if (!ns || ns.metadata?.deletionTimestamp) return { id, exists: false, systems: [] };
+    const systems = [
+      ...this.watches.pods.list(namespace).map(podStatus),
+      ...this.watches.virtualMachines.list(namespace).map(vmStatus),
+    ].sort((a, b) => a.name.localeCompare(b.name));
+    return { id, exists: true, systems };
+  }
+
+  async list(): Promise<InstanceId[]> {
+    await this.watches.ready();
+    return this.watches.namespaces
+      .list()
+      .filter((ns) => !ns.metadata?.deletionTimestamp && ns.metadata?.name?.startsWith(this.settings.namespacePrefix))
+      .map((ns) => ns.metadata?.labels?.[LABEL.instance])
+      .filter((id): id is string => typeof id === 'string')
+      .sort();
+  }
+
+  pause(id: InstanceId): Promise<void> {
+    return this.eachRunningVm(id, 'pause');
+  }
+
+  resume(id: InstanceId): Promise<void> {
+    return this.eachRunningVm(id, 'unpause');
+  }
+
+  async destroy(id: InstanceId): Promise<void> {
+    const name = this.namespaceOf(id);
+    try {
+      // Everything of the instance lives in its namespace: the namespace controller removes it all.
+      await this.objects.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    } catch (err) {
+      if (!isNotFound(err)) throw runtimeError(`destroy instance ${id}`, err);
+    }
+  }
+
+  async reset(spec: InstanceSpec, system?: string): Promise<void> {
+    const manifests = buildInstanceManifests(spec, this.settings);
+    const namespace = manifests.namespace.metadata?.name as string;
+    const workloads: KubernetesObject[] = [...manifests.pods, ...manifests.virtualMachines];
+    const targets = workloads.filter((o) => system === undefined || o.metadata?.name === system);
+    if (system !== undefined && targets.length === 0)
+      throw new RuntimeError(`instance ${spec.id} has no system "${system}"`, 'not-found');
+    await this.watches.ready();
+    for (const object of targets) {
+      try {
+        await this.objects.delete(object, undefined, undefined, 0, undefined, 'Foreground');
+      } catch (err) {
+        if (!isNotFound(err)) throw runtimeError(`reset ${object.metadata?.name}`, err);
+      }
+    }
+    // Back to the image: a pod or a containerDisk VM made anew starts from its image.
+    const name = (o: KubernetesObject) => o.metadata?.name as string;
+    await this.watches.until(`the old systems of instance ${spec.id} to be gone`, () =>
+      targets.every((o) =>
+        o.kind === 'Pod'
+          ? !this.watches.pods.get(name(o), namespace)
+          : !this.watches.virtualMachines.get(name(o), namespace),
+      ),
+    );
+    await this.provision(spec);
+  }
+
+  terminal(_id: InstanceId, _system: string, _size: TerminalSize): Promise<TerminalStream> {
+    return Promise.reject(notYet('terminals'));
+  }
+
+  desktop(_id: InstanceId, _system: string): Promise<Duplex> {
+    return Promise.reject(notYet('desktops'));
+  }
+
+  exec(_id: InstanceId, _system: string, _argv: string[], _opts?: ExecOptions): Promise<ExecResult> {
+    return Promise.reject(notYet('exec'));
+  }
+
+  close(): Promise<void> {
+    return this.watches.close();
+  }
+
+  private namespaceOf(id: InstanceId): string {
+    return namespaceName(id, this.settings);
+  }
+
+  /** Creates the namespace, or adopts it if it is this instance's and not on its way out. */
+  private async adoptNamespace(spec: InstanceSpec, namespace: KubernetesObject): Promise<void> {
+    try {
+      await this.objects.create(namespace);
+      return;
+    } catch (err) {
+      if (!isConflict(err)) throw runtimeError(`create namespace for instance ${spec.id}`, err);
+    }
+    const existing = await this.objects.read({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespace.metadata?.name as string },
+    });
+    if (existing.metadata?.labels?.[LABEL.instance] !== namespace.metadata?.labels?.[LABEL.instance])
+      throw new RuntimeError(`namespace ${existing.metadata?.name} exists and is not instance ${spec.id}'s`, 'failed');
+    if (existing.metadata?.deletionTimestamp)
+      throw new RuntimeError(`instance ${spec.id} is still being deleted; try again in a moment`, 'unavailable');
+  }
+
+  /** Creates an object; one that already exists (a retry, a half-made instance) is adopted. */
+  private async ensure(object: KubernetesObject): Promise<void> {
+    try {
+      await this.objects.create(object);
+    } catch (err) {
+      if (!isConflict(err)) throw runtimeError(`create ${object.kind} ${object.metadata?.name}`, err);
+    }
+  }
+
+  private async eachRunningVm(id: InstanceId, action: 'pause' | 'unpause'): Promise<void> {
+    await this.watches.ready();
+    const namespace = this.namespaceOf(id);
+    if (!this.watches.namespaces.get(namespace)) throw new RuntimeError(`instance ${id} does not exist`, 'not-found');
+    const want = action === 'pause' ? 'Running' : 'Paused';
+    for (const vm of this.watches.virtualMachines.list(namespace)) {
+      if (vm.status?.printableStatus !== want) continue;
+      try {
+        await vmiAction(this.kc, namespace, vm.metadata.name as string, action);
+      } catch (err) {
+        throw runtimeError(`${action} VM ${vm.metadata.name} of instance ${id}`, err);
+      }
+    }
+  }
+}
+
+function notYet(what: string): RuntimeError {
+  return new RuntimeError(`${what} are not available in the kubernetes runtime yet`, 'unavailable');
+}

@@ -1,0 +1,154 @@
+/**
+ * The KubernetesRuntime driver against a real kube-apiserver with KubeVirt's
+ * CRDs (scripts/k8s-control-plane.sh). No kubelet and no KubeVirt controller
+ * run here: where a test needs a running pod or VM, it writes the status the
+ * kubelet or KubeVirt would write, through the status subresource, and says so.
+ */
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubernetesRuntime } from '../../server/runtime/kubernetes/runtime.js';
+import { instanceOf, VM_AND_CONTAINER_LAB } from '../../server/runtime/kubernetes/test-lab.js';
+import type { VirtualMachine } from '../../server/runtime/kubernetes/virtual-machine.js';
+import type { InstanceStatus } from '../../server/runtime/runtime.js';
+import { adminConfig, eventually, startControlPlane } from './kubernetes-control-plane.js';
+
+const run = Date.now().toString(36);
+let kc: KubeConfig;
+let runtime: KubernetesRuntime;
+const watchErrors: string[] = [];
+
+beforeAll(async () => {
+  kc = adminConfig(await startControlPlane());
+  runtime = new KubernetesRuntime({ kubeConfig: kc, onError: (err, what) => watchErrors.push(`${what}: ${err}`) });
+});
+
+afterAll(async () => {
+  await runtime?.close();
+});
+
+async function statusUntil(id: string, what: string, check: (s: InstanceStatus) => boolean): Promise<InstanceStatus> {
+  let last: InstanceStatus | undefined;
+  await eventually(`${what} (last: ${JSON.stringify(last)})`, async () => {
+    last = await runtime.status(id);
+    return check(last);
+  });
+  return last as InstanceStatus;
+}
+
+const phases = (s: InstanceStatus) => Object.fromEntries(s.systems.map((x) => [x.name, x.phase]));
+
+describe('KubernetesRuntime', () => {
+  const spec = instanceOf(VM_AND_CONTAINER_LAB, `d-${run}`);
+  const namespace = `lab-${spec.id}`;
+
+  it('provisions an instance, idempotently, and lists it', async () => {
+    await runtime.provision(spec);
+    await runtime.provision(spec); // a retry adopts what exists
+    expect(await runtime.list()).toContain(spec.id);
+    const status = await statusUntil(spec.id, 'both systems seen', (s) => s.systems.length === 2);
+    expect(status.exists).toBe(true);
+    expect(status.systems).toEqual([
+      { name: 'client', kind: 'container', consoles: ['terminal'], phase: 'pending', reason: 'waiting for a node' },
+      {
+        name: 'server',
+        kind: 'vm',
+        consoles: ['terminal', 'desktop'],
+        phase: 'pending',
+        reason: 'waiting for KubeVirt',
+      },
+    ]);
+  });
+
+  it('finishes a half-made instance', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.deleteNamespacedService({ name: 'server', namespace });
+    await runtime.provision(spec);
+    const service = await core.readNamespacedService({ name: 'server', namespace });
+    expect(service.spec?.clusterIP).toBe('None');
+  });
+
+  it('reports ready from the watches once the kubelet and KubeVirt say so (statuses written here as they would)', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const pod = await core.readNamespacedPod({ name: 'client', namespace });
+    const running: V1Pod = {
+      ...pod,
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True' }],
+      },
+    };
+    await core.replaceNamespacedPodStatus({ name: 'client', namespace, body: running });
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const ref = { group: 'kubevirt.io', version: 'v1', namespace, plural: 'virtualmachines', name: 'server' };
+    const vm = (await custom.getNamespacedCustomObject(ref)) as VirtualMachine;
+    vm.status = { printableStatus: 'Running', ready: true, conditions: [{ type: 'Ready', status: 'True' }] };
+    await custom.replaceNamespacedCustomObjectStatus({ ...ref, body: vm });
+    const status = await statusUntil(spec.id, 'both systems ready', (s) => s.systems.every((x) => x.phase === 'ready'));
+    expect(phases(status)).toEqual({ client: 'ready', server: 'ready' });
+  });
+
+  it('re-attaches after a restart of the tool: same instances, no duplicates', async () => {
+    const again = new KubernetesRuntime({ kubeConfig: kc });
+    try {
+      const ids = await again.list();
+      expect(ids.filter((id) => id === spec.id)).toEqual([spec.id]);
+      expect(phases(await again.status(spec.id))).toEqual({ client: 'ready', server: 'ready' });
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('resets one system back to its image (a new pod), leaving the others', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const before = await core.readNamespacedPod({ name: 'client', namespace });
+    await runtime.reset(spec, 'client');
+    const after = await core.readNamespacedPod({ name: 'client', namespace });
+    expect(after.metadata?.uid).not.toBe(before.metadata?.uid);
+    const status = await statusUntil(spec.id, 'the new client pod seen', (s) => phases(s).client === 'pending');
+    expect(phases(status)).toEqual({ client: 'pending', server: 'ready' });
+    await expect(runtime.reset(spec, 'nope')).rejects.toThrowError(/has no system "nope"/);
+  });
+
+  it('destroys by deleting the namespace; destroying again is fine', async () => {
+    await runtime.destroy(spec.id);
+    await runtime.destroy(spec.id);
+    await statusUntil(spec.id, 'the instance gone', (s) => !s.exists);
+    expect(await runtime.list()).not.toContain(spec.id);
+    const core = kc.makeApiClient(CoreV1Api);
+    await eventually(
+      `namespace ${namespace} removed`,
+      async () =>
+        core.readNamespace({ name: namespace }).then(
+          () => false,
+          () => true,
+        ),
+      90,
+    );
+    await runtime.destroy(spec.id);
+  });
+
+  it('provisions 100 instances concurrently without error, then destroys them', async () => {
+    const specs = Array.from({ length: 100 }, (_, i) => instanceOf(VM_AND_CONTAINER_LAB, `c-${run}-${i}`, `user-${i}`));
+    await Promise.all(specs.map((s) => runtime.provision(s)));
+    await eventually('all 100 listed', async () => {
+      const ids = new Set(await runtime.list());
+      return specs.every((s) => ids.has(s.id));
+    });
+    const listed = (await runtime.list()).filter((id) => id.startsWith(`c-${run}-`));
+    expect(listed).toHaveLength(100);
+    await Promise.all(specs.map((s) => runtime.destroy(s.id)));
+    await eventually('all 100 gone from the list', async () => {
+      const ids = new Set(await runtime.list());
+      return specs.every((s) => !ids.has(s.id));
+    });
+  });
+
+  it('answers plainly what it cannot do yet, and for instances that do not exist', async () => {
+    await expect(runtime.exec(`x-${run}`, 'client', ['true'])).rejects.toThrowError(
+      /not available in the kubernetes runtime yet/,
+    );
+    await expect(runtime.pause(`x-${run}`)).rejects.toThrowError(/instance x-.* does not exist/);
+    expect(await runtime.status(`x-${run}`)).toEqual({ id: `x-${run}`, exists: false, systems: [] });
+    expect(watchErrors).toEqual([]);
+  });
+});
