@@ -20,7 +20,19 @@ export interface AccelChoice {
   reason: string;
 }
 
-export async function probeAccel(qemu: string, kernel: string, timeoutMs = 10_000): Promise<AccelChoice> {
+/** One probe per QEMU binary and process: the answer does not change while the server runs. */
+const probes = new Map<string, Promise<AccelChoice>>();
+
+export function probeAccel(qemu: string, kernel: string, timeoutMs = 10_000): Promise<AccelChoice> {
+  let probe = probes.get(qemu);
+  if (!probe) {
+    probe = runProbe(qemu, kernel, timeoutMs);
+    probes.set(qemu, probe);
+  }
+  return probe;
+}
+
+async function runProbe(qemu: string, kernel: string, timeoutMs: number): Promise<AccelChoice> {
   const forced = process.env.LAB_VM_ACCEL;
   if (forced === 'kvm' || forced === 'tcg')
     return { accel: forced, reason: `${forced.toUpperCase()} set by LAB_VM_ACCEL` };
