@@ -46,6 +46,16 @@ export const configSchema = z.object({
   LTI_TOKEN_MAX_AGE: z.coerce.number().int().min(1).default(10),
   /** Dynamically registered LMS platforms start active (otherwise an admin activates them). */
   LTI_AUTO_ACTIVATE: z.stringbool().default(false),
+  /** Seconds between grade outbox rounds, and its first retry delay. */
+  GRADE_OUTBOX_INTERVAL: z.coerce.number().min(0.1).default(2),
+  /** Longest delay between two tries of a score while the LMS fails (seconds). */
+  GRADE_RETRY_MAX: z.coerce.number().min(1).default(300),
+  /** How long a server holds a score it sends (seconds); after a crash, the score waits this long. */
+  GRADE_LEASE: z.coerce.number().min(1).default(60),
+  /** How old (seconds since iat) an LTI id_token may be. */
+  LTI_TOKEN_MAX_AGE: z.coerce.number().int().min(1).default(10),
+  /** Dynamically registered LMS platforms start active (otherwise an admin activates them). */
+  LTI_AUTO_ACTIVATE: z.stringbool().default(false),
   /** Maximum size of a lab bundle upload, in bytes. */
   MAX_LAB_BYTES: z.coerce
     .number()

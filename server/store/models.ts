@@ -78,6 +78,10 @@ const assignmentSchema = new Schema(
     title: { type: String, required: true },
     labName: { type: String, required: true },
     lineItemUrl: String,
+    /** The LTI registration the link came through (AGS needs the platform's client and deployment). */
+    issuer: String,
+    clientId: String,
+    deploymentId: String,
     createdAt: { type: Date, default: () => new Date() },
   },
   opts,
@@ -156,7 +160,14 @@ const gradeOutboxSchema = new Schema(
     sentSequence: { type: Number, default: -1 },
     attempts: { type: Number, default: 0 },
     nextAttemptAt: { type: Date, default: () => new Date(), index: true },
+    /** True while `sequence` has not been delivered (FerretDB 1.x has no $expr to compare the two). */
+    pending: { type: Boolean, default: true, index: true },
     leaseUntil: Date,
+    /** Which process holds the lease: only it may record the outcome. */
+    leaseOwner: String,
+    /** The AGS timestamp given to `timestampSequence`: reused on a retry, later by ≥ 1 s for a newer score. */
+    timestamp: Date,
+    timestampSequence: Number,
     lastError: String,
     updatedAt: { type: Date, default: () => new Date() },
   },

@@ -3,10 +3,13 @@
  * imports mongoose; everything else sees plain typed records.
  */
 import mongoose from 'mongoose';
+import { AssignmentRepository } from './assignments.js';
 import { AuditRepository } from './audit.js';
+import { GradeOutboxRepository } from './grades.js';
 import { InstanceRepository } from './instances.js';
 import { LabRepository } from './labs.js';
 import { registerModels } from './models.js';
+import { PlatformRepository } from './platforms.js';
 import { TokenRepository } from './tokens.js';
 import { UserRepository } from './users.js';
 
@@ -16,6 +19,9 @@ export class Store {
   readonly labs: LabRepository;
   readonly instances: InstanceRepository;
   readonly audit: AuditRepository;
+  readonly assignments: AssignmentRepository;
+  readonly grades: GradeOutboxRepository;
+  readonly platforms: PlatformRepository;
 
   private constructor(private readonly conn: mongoose.Connection) {
     const models = registerModels(conn);
@@ -24,6 +30,9 @@ export class Store {
     this.labs = new LabRepository(models);
     this.instances = new InstanceRepository(models);
     this.audit = new AuditRepository(models);
+    this.assignments = new AssignmentRepository(models);
+    this.grades = new GradeOutboxRepository(models);
+    this.platforms = new PlatformRepository(conn);
   }
 
   /** Connects and makes sure every index exists (idempotent). */
