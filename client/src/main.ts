@@ -1,0 +1,67 @@
+/**
+ * @file The workspace client: sign-in, the lab list, and an instance's
+ * workspace. Plain TypeScript modules, no framework: three pages and two
+ * consoles do not need one, and the bundle stays xterm.js + noVNC.
+ */
+import './style.css';
+import { api } from './api.js';
+import { clear, h } from './dom.js';
+import { instancePage } from './pages/instance.js';
+import { labsPage } from './pages/labs.js';
+import { signInPage } from './pages/signin.js';
+import { link, navigate } from './router.js';
+import { currentSession, forgetSession } from './session.js';
+
+const app = document.getElementById('app')!;
+const header = h('header.top', {});
+const content = h('div.content', {});
+app.append(header, content);
+let leave: () => void = () => {};
+
+function renderHeader() {
+  const session = currentSession();
+  clear(
+    header,
+    h('a.brand', { href: '/', onclick: link('/') }, 'Lab Orchestrator'),
+    session
+      ? h(
+          'span.user',
+          {},
+          h('span', { 'data-testid': 'user' }, session.user.name),
+          h(
+            'button.link',
+            {
+              type: 'button',
+              onclick: async () => {
+                await api('DELETE', '/session').catch(() => undefined);
+                forgetSession();
+                navigate('/signin');
+              },
+            },
+            'Sign out',
+          ),
+        )
+      : null,
+  );
+}
+
+function route() {
+  leave();
+  renderHeader();
+  const path = location.pathname;
+  if (!currentSession() && path !== '/signin') {
+    navigate(`/signin?next=${encodeURIComponent(path)}`);
+    return;
+  }
+  const instance = /^\/instances\/([a-z0-9-]+)$/.exec(path);
+  if (path === '/signin') {
+    const next = new URLSearchParams(location.search).get('next');
+    leave = signInPage(content, next?.startsWith('/') && !next.startsWith('//') ? next : '/');
+  } else if (instance) leave = instancePage(content, instance[1]!);
+  else leave = labsPage(content);
+}
+
+window.addEventListener('popstate', route);
+window.addEventListener('route', route);
+window.addEventListener('signed-out', () => navigate('/signin'));
+route();

@@ -1,0 +1,140 @@
+/**
+ * The workspace in a real browser (Debian Chromium through playwright-core)
+ * against a real server on the local runtime (Podman): a new user signs in,
+ * starts the two-container example lab, works in a terminal, switches to the
+ * other system, opens the desktop and sees it drawn, and stops the lab.
+ * Screenshots go to .cache/e2e/ for a human look.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { readLabFolder } from '../../server/domain/lab/bundle.js';
+import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
+import { hashPassword } from '../../server/secrets.js';
+import { prepareLocalRuntime, REPO } from '../integration/local-runtime-setup.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const SHOTS = path.join(REPO, '.cache', 'e2e');
+const PASSWORD = 'a long learner password';
+
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  prepareLocalRuntime(['shell', 'desktop']);
+  if (!fs.existsSync(path.join(REPO, 'client/dist/index.html'))) {
+    execFileSync('npx', ['vite', 'build', 'client'], { cwd: REPO, stdio: 'inherit' });
+  }
+  server = await startTestServer({ runtime: new LocalRuntime({ scope: `e2e-${process.pid}` }) });
+  const read = await readLabFolder(path.join(REPO, 'labs/net-basics'));
+  if (!read.ok) throw new Error('example lab unreadable');
+  const files = Object.fromEntries([...read.bundle.files].map(([p, c]) => [p, c.toString('base64')]));
+  expect((await server.api(server.adminToken, 'POST', '/api/v1/labs', { files, encoding: 'base64' })).status).toBe(201);
+  const learner = await server.user('learner');
+  await server.store.users.setPasswordHash(learner.id, await hashPassword(PASSWORD));
+
+  fs.mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  for (const i of (await server?.store.instances.list()) ?? []) await server.runtime?.destroy(i.id);
+  await server?.stop();
+});
+
+/** What the visible terminal shows (xterm's DOM renderer keeps a row per line). */
+const terminalText = (system: string) =>
+  page.locator(`.terminal-screen[data-system="${system}"] .xterm-rows`).innerText();
+
+/** Types a command once the shell shows its prompt (as a user would wait for it). */
+async function typeInTerminal(system: string, text: string) {
+  await expect.poll(() => terminalText(system), { timeout: 30_000 }).toMatch(/[#$]\s*$/);
+  await page.locator(`.terminal-screen[data-system="${system}"]`).click();
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+describe('workspace', () => {
+  it('signs in, starts a lab, uses terminal and desktop, and stops it', async () => {
+    onTestFailed(async () => {
+      await page.screenshot({ path: path.join(SHOTS, 'failure.png') });
+      fs.writeFileSync(path.join(SHOTS, 'failure.html'), await page.content());
+    });
+    await page.goto(server.url);
+    await page.waitForURL(/\/signin/);
+    await page.fill('input[name=username]', 'learner');
+    await page.fill('input[name=password]', 'wrong password');
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.locator('p.error').textContent()).toBe('wrong user name or password');
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=user]');
+
+    await page.click('button[data-lab="net-basics"]');
+    await page.waitForURL(/\/instances\/i[a-z0-9]+$/);
+    await page.waitForSelector('[data-testid=state]:text-is("running")', { timeout: 120_000 });
+
+    // Terminal of the first system (client): type, read back from the screen.
+    const word = `hello-${randomBytes(4).toString('hex')}`;
+    await expect
+      .poll(() => page.locator('[data-testid=console-status]').textContent(), { timeout: 30_000 })
+      .toBe('connected');
+    await typeInTerminal('client', `echo ${word}`);
+    // Once as typed, once as printed.
+    await expect
+      .poll(async () => (await terminalText('client')).split(word).length - 1, { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: path.join(SHOTS, 'workspace-terminal.png') });
+
+    // The other system's tab: its own shell, on its own host.
+    await page.click('button.tab[data-system="server"]');
+    await expect
+      .poll(() => page.locator('[data-testid=console-status]').textContent(), { timeout: 30_000 })
+      .toBe('connected');
+    await typeInTerminal('server', 'echo "on-$(hostname)"');
+    await expect.poll(() => terminalText('server'), { timeout: 15_000 }).toMatch(/^on-server$/m);
+
+    // The desktop of client: noVNC draws the remote screen on a canvas.
+    await page.click('button.tab[data-system="client"]');
+    await page.click('button[data-console-switch="desktop"]');
+    const drawn = async () =>
+      page.evaluate(() => {
+        const canvas = document.querySelector<HTMLCanvasElement>('.desktop-screen canvas');
+        if (!canvas || canvas.width < 100) return 0;
+        const data = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
+        if (!data) return 0;
+        let lit = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i]! + data[i + 1]! + data[i + 2]! > 60) lit++;
+        return lit / (data.length / 4);
+      });
+    await expect.poll(drawn, { timeout: 60_000, intervals: [500] }).toBeGreaterThan(0.01);
+    await page.screenshot({ path: path.join(SHOTS, 'workspace-desktop.png') });
+
+    // The terminal of client kept its session while the desktop was shown.
+    await page.click('button[data-console-switch="terminal"]');
+    expect(await terminalText('client')).toContain(word);
+
+    await page.click('button[data-action="stop"]');
+    await expect
+      .poll(() => page.locator('[data-testid=banner]').textContent(), { timeout: 60_000 })
+      .toMatch(/This lab is stopped/);
+    await page.screenshot({ path: path.join(SHOTS, 'workspace-stopped.png') });
+  });
+});
