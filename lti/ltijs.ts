@@ -15,6 +15,7 @@
  * - deploy() of ltijs adds a SIGINT handler that exits the process and exits
  *   on a database error; we call its Database.setup() directly instead.
  */
+import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { RequestHandler } from 'express';
 
@@ -125,6 +126,9 @@ export interface LtijsOptions {
 }
 
 let inUse = false;
+
+/** ltijs's secret (ltik signatures, its encrypted key pairs), derived from the server's secret key. */
+export const ltijsEncryptionKey = (secretKey: Buffer) => createHmac('sha256', secretKey).update('ltijs').digest('hex');
 
 /**
  * ltijs's indexes except its TTL ones: FerretDB 1.x refuses `expireAfterSeconds`

@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import { badRequest } from '../server/errors.js';
 import type { Store } from '../server/store/store.js';
-import type { Ltijs } from './ltijs.js';
+import { Ltijs, ltijsEncryptionKey } from './ltijs.js';
 
 export const platformInput = z.strictObject({
   issuer: z.url({ error: 'issuer: expected the platform issuer URL' }),
@@ -109,5 +109,34 @@ export class Registrations {
       active: await p.platformActive(),
       deploymentIds: (await this.store.platforms.deployments(issuer, clientId)).map((d) => d.deploymentId),
     };
+  }
+}
+
+/**
+ * Registrations without the web app (the admin CLI): starts ltijs on the
+ * database just for `work`. Not while a server runs in the same process.
+ */
+export async function withRegistrations<T>(
+  store: Store,
+  mongodbUri: string,
+  secretKey: Buffer,
+  work: (r: Registrations) => Promise<T>,
+): Promise<T> {
+  const unused = async () => undefined;
+  const ltijs = await Ltijs.start({
+    encryptionKey: ltijsEncryptionKey(secretKey),
+    mongodbUri,
+    tokenMaxAge: 10,
+    before: () => undefined,
+    onLaunch: unused,
+    onDeepLinking: unused,
+    onInvalidToken: unused,
+    onUnregisteredPlatform: unused,
+    onInactivePlatform: unused,
+  });
+  try {
+    return await work(new Registrations(ltijs, store));
+  } finally {
+    await ltijs.close();
   }
 }

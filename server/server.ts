@@ -3,9 +3,9 @@
  * the app, starts the jobs and listens. Used by main.ts and by the tests,
  * which start a real server on a free port.
  */
-import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ltijsEncryptionKey } from '../lti/ltijs.js';
 import { LtiTool } from '../lti/tool.js';
 import { createApp } from './app.js';
 import { serveClient } from './client-files.js';
@@ -58,7 +58,7 @@ export async function startServer(
           log,
           publicUrl: () => url,
           mongodbUri: config.MONGODB_URI,
-          encryptionKey: createHmac('sha256', secretKey).update('ltijs').digest('hex'),
+          encryptionKey: ltijsEncryptionKey(secretKey),
           tokenMaxAge: config.LTI_TOKEN_MAX_AGE,
           autoActivate: config.LTI_AUTO_ACTIVATE,
         });

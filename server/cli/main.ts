@@ -6,10 +6,12 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
+import { type PlatformView, type Registrations, withRegistrations } from '../../lti/registration.js';
 import { type BundleResult, readLabFolder, writeLabFolder } from '../domain/lab/bundle.js';
 import { parseLab } from '../domain/lab/parse.js';
 import { readLabZip } from '../domain/lab/zip.js';
 import { errorMessage, HttpError } from '../errors.js';
+import { loadSecretKey } from '../secrets.js';
 import { CliContext, InvalidInput } from './context.js';
 
 async function readBundle(source: string): Promise<BundleResult> {
@@ -142,6 +144,80 @@ instance
       process.stdout.write(`${id}: ${after?.state ?? 'gone'}${after?.reason ? ` (${after.reason})` : ''}\n`);
     });
   });
+
+const platform = program.command('platform').description('LMS platforms that launch this tool (LTI 1.3)');
+async function withPlatforms<T>(work: (r: Registrations) => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  await CliContext.with(async (ctx) => {
+    const secretKey = loadSecretKey(ctx.config.SECRET_KEY, ctx.config.dataDir);
+    result = await withRegistrations(ctx.store, ctx.config.MONGODB_URI, secretKey, work);
+  });
+  return result as T;
+}
+const printPlatform = (p: PlatformView) =>
+  process.stdout.write(
+    `${p.issuer}\tclient=${p.clientId}\tdeployments=${p.deploymentIds.join(',')}\tkid=${p.kid}\t${p.active ? 'active' : 'inactive'}\n`,
+  );
+platform
+  .command('register')
+  .description('register a platform (or update it) with its deployments; prints the tool key id')
+  .requiredOption('--issuer <url>', 'the platform issuer (iss)')
+  .requiredOption('--client-id <id>', 'the client id the platform gave this tool')
+  .requiredOption('--auth-url <url>', 'OIDC authorization endpoint')
+  .requiredOption('--token-url <url>', 'OAuth2 token endpoint')
+  .requiredOption('--jwks-url <url>', 'the platform JWKS URL')
+  .requiredOption('--deployment-id <id...>', 'deployment id(s) of this tool on the platform')
+  .option('--name <name>', 'a name for people')
+  .option('--inactive', 'register it inactive (no launches until activated)')
+  .action(
+    async (o: {
+      issuer: string;
+      clientId: string;
+      authUrl: string;
+      tokenUrl: string;
+      jwksUrl: string;
+      deploymentId: string[];
+      name?: string;
+      inactive?: boolean;
+    }) => {
+      const view = await withPlatforms((r) =>
+        r.register(
+          {
+            issuer: o.issuer,
+            clientId: o.clientId,
+            authUrl: o.authUrl,
+            tokenUrl: o.tokenUrl,
+            jwksUrl: o.jwksUrl,
+            deploymentIds: o.deploymentId,
+            ...(o.name ? { name: o.name } : {}),
+          },
+          { active: o.inactive !== true },
+        ),
+      );
+      printPlatform(view);
+    },
+  );
+platform
+  .command('list')
+  .description('list registered platforms')
+  .action(async () => {
+    for (const p of await withPlatforms((r) => r.list())) printPlatform(p);
+  });
+for (const [name, active] of [
+  ['activate', true],
+  ['deactivate', false],
+] as const) {
+  platform
+    .command(name)
+    .description(`${name} a platform (launches from an inactive one are refused)`)
+    .requiredOption('--issuer <url>', 'the platform issuer')
+    .requiredOption('--client-id <id>', 'its client id')
+    .action(async (o: { issuer: string; clientId: string }) => {
+      const view = await withPlatforms((r) => r.setActive(o.issuer, o.clientId, active));
+      if (!view) throw new InvalidInput(`no platform ${o.issuer} with client id ${o.clientId}`);
+      printPlatform(view);
+    });
+}
 
 function parseName(bundle: { files: Map<string, Buffer> }): string {
   const result = parseLab(bundle);
