@@ -10,9 +10,11 @@ import { type Authenticator, apiTokenAuthenticator, authenticate } from './api/a
 import { instanceRoutes } from './api/instances.js';
 import { labRoutes } from './api/labs.js';
 import { openapiDocument } from './api/openapi.js';
+import { progressRoutes } from './api/progress.js';
 import { ApiRouter } from './api/routes.js';
 import { sessionRoutes } from './api/session.js';
 import { ticketRoutes } from './api/tickets.js';
+import { tutorialRoutes } from './api/tutorials.js';
 import { userRoutes } from './api/users.js';
 import type { Config } from './config.js';
 import { HttpError } from './errors.js';
@@ -22,6 +24,7 @@ import { createMetrics } from './metrics.js';
 import type { SecretBox } from './secrets.js';
 import type { InstanceLifecycle } from './services/instances.js';
 import { LabCatalog } from './services/labs.js';
+import type { TutorialService } from './services/tutorials.js';
 import type { Store } from './store/store.js';
 
 export const VERSION = '0.1.0';
@@ -32,6 +35,8 @@ export interface AppDeps {
   store: Store;
   lifecycle: InstanceLifecycle;
   secrets: SecretBox;
+  /** Tutorials, progress and lab assets (absent: those routes are not served). */
+  tutorials?: TutorialService;
   /** Console tickets, shared with the gateway. */
   tickets?: TicketBook;
   /** More ways to recognise a user (browser session, LTI), after API tokens. */
@@ -105,6 +110,10 @@ export function createApp(deps: AppDeps) {
   userRoutes(api, store);
   sessionRoutes(api, store);
   if (deps.tickets) ticketRoutes(api, store, lifecycle, deps.tickets);
+  if (deps.tutorials) {
+    tutorialRoutes(api, store, deps.tutorials);
+    progressRoutes(api, store, deps.tutorials);
+  }
   const document = openapiDocument(api, `${config.publicUrl}`, VERSION);
 
   const v1 = express.Router();

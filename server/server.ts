@@ -12,6 +12,7 @@ import { serveClient } from './client-files.js';
 import type { Config } from './config.js';
 import { Gateway } from './gateway/gateway.js';
 import { TicketBook } from './gateway/tickets.js';
+import { BackgroundChecks } from './jobs/background-checks.js';
 import { GradeOutboxJob, GradeOutboxListener } from './jobs/grade-outbox.js';
 import { Reconciler } from './jobs/reconciler.js';
 import { createLogger, type Logger } from './log.js';
@@ -19,6 +20,8 @@ import { createRuntime } from './runtime/create.js';
 import type { Runtime } from './runtime/runtime.js';
 import { loadSecretKey, SecretBox } from './secrets.js';
 import { InstanceLifecycle } from './services/instances.js';
+import { ProgressEvents } from './services/progress-events.js';
+import { TutorialService } from './services/tutorials.js';
 import { Store } from './store/store.js';
 
 export interface ServerHandle {
@@ -31,6 +34,9 @@ export interface ServerHandle {
   reconciler?: Reconciler;
   /** The LTI tool (unless started with lti: false). */
   lti?: LtiTool;
+  /** Tutorials and progress; `progress.register(listener)` adds a ProgressListener. */
+  tutorials: TutorialService;
+  progress: ProgressEvents;
   /** Where progress events go (the tutorial service's ProgressListener). */
   grades: { listener: GradeOutboxListener; job?: GradeOutboxJob };
   log: Logger;
@@ -48,6 +54,17 @@ export async function startServer(
   const runtime = opts.runtime === null ? undefined : (opts.runtime ?? (await createRuntime(config, log)));
   const lifecycle = new InstanceLifecycle(store, runtime, secrets, log);
   const tickets = new TicketBook();
+  const progress = new ProgressEvents(log);
+  const tutorials = new TutorialService({
+    store,
+    lifecycle,
+    runtime,
+    secrets,
+    events: progress,
+    secretKey,
+    log,
+  });
+  lifecycle.onReset = (instance) => tutorials.afterReset(instance);
   let url = config.publicUrl;
   const lti =
     opts.lti === false
@@ -69,6 +86,7 @@ export async function startServer(
     lifecycle,
     secrets,
     tickets,
+    tutorials,
     mount: (a) => {
       lti?.mount(a);
       serveClient(a);
@@ -107,6 +125,9 @@ export async function startServer(
     gradeJob.start();
   }
   const gradeListener = new GradeOutboxListener(store, () => gradeJob?.wake());
+  progress.register(gradeListener);
+  const backgroundChecks = new BackgroundChecks(tutorials, log);
+  if (runtime) backgroundChecks.start();
   log.info({ url, runtime: lifecycle.runtimeName }, 'lab orchestrator listening');
 
   return {
@@ -118,11 +139,14 @@ export async function startServer(
     ...(runtime ? { runtime } : {}),
     ...(reconciler ? { reconciler } : {}),
     ...(lti ? { lti } : {}),
+    tutorials,
+    progress,
     grades: { listener: gradeListener, ...(gradeJob ? { job: gradeJob } : {}) },
     log,
     async close() {
       await reconciler?.stop();
       await gradeJob?.stop();
+      await backgroundChecks.stop();
       gateway.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

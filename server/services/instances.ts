@@ -20,6 +20,8 @@ const ACTIVE: InstanceState[] = ['requested', 'provisioning', 'running', 'paused
 export class InstanceLifecycle {
   /** Background work per instance, so that work on one instance never overlaps. */
   private readonly work = new Map<string, Promise<void>>();
+  /** Called once per accepted reset, before the runtime work (the tutorial service keeps or clears progress). */
+  onReset: ((instance: InstanceRecord) => Promise<void>) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -130,6 +132,7 @@ export class InstanceLifecycle {
         this.schedule(id, () => this.provision(moved));
         return moved;
       case 'reset':
+        await this.onReset?.(moved);
         this.schedule(id, () => this.provision(moved, { reset: true }));
         return moved;
       case 'stop':

@@ -7,6 +7,8 @@ export interface LabSummary {
   title: string;
   latestVersion: number;
   ownerId: string;
+  /** Marked by an admin: its tutorial may embed remote https media and iframes. */
+  trusted: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -36,6 +38,7 @@ type LabLean = {
   title: string;
   latestVersion: number;
   ownerId: { toString(): string };
+  trusted?: boolean;
   createdAt: Date;
   updatedAt: Date;
 };
@@ -44,6 +47,7 @@ const toSummary = (d: LabLean): LabSummary => ({
   title: d.title,
   latestVersion: d.latestVersion,
   ownerId: d.ownerId.toString(),
+  trusted: d.trusted === true,
   createdAt: d.createdAt,
   updatedAt: d.updatedAt,
 });
@@ -159,6 +163,16 @@ export class LabRepository {
       { returnDocument: 'after' },
     ).lean();
     return toSummary(d!);
+  }
+
+  /** Marks a lab trusted or not (admins only: the caller checks); undefined when there is no such lab. */
+  async setTrusted(name: string, trusted: boolean): Promise<LabSummary | undefined> {
+    const d = await this.m.Lab.findOneAndUpdate(
+      { name, latestVersion: { $gt: 0 } },
+      { $set: { trusted, updatedAt: new Date() } },
+      { returnDocument: 'after' },
+    ).lean();
+    return d ? toSummary(d) : undefined;
   }
 
   /** Deletes a lab and its versions; the caller makes sure no instance uses it. */

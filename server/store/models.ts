@@ -49,6 +49,8 @@ const labSchema = new Schema(
     title: { type: String, required: true },
     latestVersion: { type: Number, required: true },
     ownerId: { type: Schema.Types.ObjectId, required: true },
+    /** Set by an admin: the tutorial may embed remote https media and iframes. */
+    trusted: { type: Boolean, default: false },
     createdAt: { type: Date, default: () => new Date() },
     updatedAt: { type: Date, default: () => new Date() },
   },
@@ -140,8 +142,11 @@ const progressSchema = new Schema(
     instanceId: { type: String, required: true },
     userId: { type: Schema.Types.ObjectId, required: true },
     labName: { type: String, required: true },
+    /** Step states by step id (domain/tutorial/progress.ts StepStates). */
     steps: { type: Schema.Types.Mixed, default: {} },
     score: { type: Number, default: 0 },
+    /** Bumped by every write: the condition of the next one (read, apply, write without lost updates). */
+    revision: { type: Number, default: 0 },
     updatedAt: { type: Date, default: () => new Date() },
   },
   opts,

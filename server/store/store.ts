@@ -10,6 +10,7 @@ import { InstanceRepository } from './instances.js';
 import { LabRepository } from './labs.js';
 import { registerModels } from './models.js';
 import { PlatformRepository } from './platforms.js';
+import { ProgressRepository } from './progress.js';
 import { TokenRepository } from './tokens.js';
 import { UserRepository } from './users.js';
 
@@ -22,6 +23,7 @@ export class Store {
   readonly assignments: AssignmentRepository;
   readonly grades: GradeOutboxRepository;
   readonly platforms: PlatformRepository;
+  readonly progress: ProgressRepository;
 
   private constructor(private readonly conn: mongoose.Connection) {
     const models = registerModels(conn);
@@ -33,6 +35,7 @@ export class Store {
     this.assignments = new AssignmentRepository(models);
     this.grades = new GradeOutboxRepository(models);
     this.platforms = new PlatformRepository(conn);
+    this.progress = new ProgressRepository(models);
   }
 
   /** Connects and makes sure every index exists (idempotent). */
