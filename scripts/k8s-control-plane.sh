@@ -57,7 +57,13 @@ install_tools() {
 
 build() {
   need_go
-  local want=(etcd kube-apiserver kube-controller-manager kube-scheduler)
+  # kube-scheduler is only needed to bind pods to (kwok or real) nodes: opt in.
+  local want=(etcd kube-apiserver kube-controller-manager) pkgs=(go.etcd.io/etcd/server/v3
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+  if [[ "${K8S_WITH_SCHEDULER:-0}" == 1 ]]; then
+    want+=(kube-scheduler)
+    pkgs+=(k8s.io/kubernetes/cmd/kube-scheduler)
+  fi
   local all=1 b
   for b in "${want[@]}"; do [[ -x "$BIN/$b" ]] || all=0; done
   if ((all)); then
@@ -70,14 +76,11 @@ build() {
       ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=37"
       ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
     done
-    log "building etcd, kube-apiserver, kube-controller-manager, kube-scheduler $K8S_VERSION (cold: tens of minutes on 2 cores)"
+    log "building ${want[*]} $K8S_VERSION (cold: about 25 minutes on 2 cores)"
     local start=$SECONDS n=0 line
     # -v names each package as it is compiled: count them as progress.
-    (cd "$TOOLS" && CGO_ENABLED=0 go build -mod=mod -trimpath -v -ldflags "-s -w$ld" -o "$tmp/" \
-      go.etcd.io/etcd/server/v3 \
-      k8s.io/kubernetes/cmd/kube-apiserver \
-      k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kube-scheduler 2>&1) | while IFS= read -r line; do
+    (cd "$TOOLS" && CGO_ENABLED=0 go build -mod=readonly -trimpath -v -ldflags "-s -w$ld" -o "$tmp/" \
+      "${pkgs[@]}" 2>&1) | while IFS= read -r line; do
       n=$((n + 1))
       if [[ "$line" == *": "* || "$line" == "#"* ]]; then echo "$line" >&2; fi
       if ((n % 100 == 0)); then log "compiled $n packages ($((SECONDS - start))s)"; fi
@@ -103,7 +106,7 @@ build_crds() {
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
   [[ -d "$src" ]] || die "could not download kubevirt.io/kubevirt@$KUBEVIRT_VERSION"
   mkdir -p "$CRDS.tmp"
-  (cd "$TOOLS" && go run -mod=mod ./cmd/kubevirt-crds -source "$src" -out "$CRDS.tmp")
+  (cd "$TOOLS" && go run -mod=readonly ./cmd/kubevirt-crds -source "$src" -out "$CRDS.tmp")
   rm -rf "$CRDS" && mv "$CRDS.tmp" "$CRDS"
 }
 

@@ -10,15 +10,17 @@ import { KubernetesRuntime } from '../../server/runtime/kubernetes/runtime.js';
 import { instanceOf, VM_AND_CONTAINER_LAB } from '../../server/runtime/kubernetes/test-lab.js';
 import type { VirtualMachine } from '../../server/runtime/kubernetes/virtual-machine.js';
 import type { InstanceStatus } from '../../server/runtime/runtime.js';
-import { adminConfig, eventually, startControlPlane } from './kubernetes-control-plane.js';
+import { adminConfig, eventually, impersonating, kubectl, startControlPlane } from './kubernetes-control-plane.js';
 
 const run = Date.now().toString(36);
+let file: string;
 let kc: KubeConfig;
 let runtime: KubernetesRuntime;
 const watchErrors: string[] = [];
 
 beforeAll(async () => {
-  kc = adminConfig(await startControlPlane());
+  file = await startControlPlane();
+  kc = adminConfig(file);
   runtime = new KubernetesRuntime({ kubeConfig: kc, onError: (err, what) => watchErrors.push(`${what}: ${err}`) });
 });
 
@@ -150,5 +152,40 @@ describe('KubernetesRuntime', () => {
     await expect(runtime.pause(`x-${run}`)).rejects.toThrowError(/instance x-.* does not exist/);
     expect(await runtime.status(`x-${run}`)).toEqual({ id: `x-${run}`, exists: false, systems: [] });
     expect(watchErrors).toEqual([]);
+  });
+});
+
+describe('KubernetesRuntime with the shipped role only', () => {
+  it('provisions, watches, resets and destroys as the ServiceAccount of deploy/kubernetes', async () => {
+    await kubectl(file, ['apply', '--server-side', '-k', 'deploy/kubernetes']);
+    const sa = new KubernetesRuntime({
+      kubeConfig: impersonating(file, 'system:serviceaccount:lab-orchestrator:lab-orchestrator'),
+      onError: (err, what) => watchErrors.push(`as the service account, ${what}: ${err}`),
+    });
+    const spec = instanceOf(VM_AND_CONTAINER_LAB, `s-${run}`);
+    try {
+      await sa.provision(spec);
+      await sa.provision(spec);
+      expect(await sa.list()).toContain(spec.id);
+      await eventually('both systems seen', async () => (await sa.status(spec.id)).systems.length === 2);
+      await sa.reset(spec);
+      await sa.destroy(spec.id);
+      await sa.destroy(spec.id);
+      await eventually('the instance gone', async () => !(await sa.list()).includes(spec.id));
+      expect(watchErrors).toEqual([]);
+    } finally {
+      await sa.close();
+    }
+  });
+});
+
+describe('KubernetesRuntime without access', () => {
+  it('fails with a readable error instead of waiting forever when it may not watch', async () => {
+    const nobody = new KubernetesRuntime({ kubeConfig: impersonating(file, `nobody-${run}`) });
+    try {
+      await expect(nobody.list()).rejects.toThrowError(/watch (namespaces|pods|virtualmachines): .*forbidden/);
+    } finally {
+      await nobody.close();
+    }
   });
 });

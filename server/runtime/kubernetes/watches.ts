@@ -16,6 +16,7 @@ import {
   type V1Namespace,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { runtimeError } from './api-errors.js';
 import { LABEL, MANAGED_BY } from './names.js';
 import type { VirtualMachine } from './virtual-machine.js';
 
@@ -26,6 +27,9 @@ export class InstanceWatches {
   readonly pods: Watched<V1Pod>;
   readonly virtualMachines: Watched<VirtualMachine & KubernetesObject>;
   private started?: Promise<void>;
+  /** Callers of ready() still waiting for the first lists: a failure of those fails them too. */
+  private readonly waiting = new Set<(err: unknown) => void>();
+  private synced = false;
   private closed = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
@@ -57,14 +61,31 @@ export class InstanceWatches {
     );
   }
 
-  /** Starts the watches once; resolves when each has listed what exists. */
+  /**
+   * Starts the watches once; resolves when each has listed what exists. While
+   * they have not, a failure (no access, no server) rejects the callers
+   * waiting, so nobody hangs; the watches keep retrying for the next caller.
+   */
   ready(): Promise<void> {
-    this.started ??= Promise.all([
+    const started = (this.started ??= Promise.all([
       this.keep('namespaces', this.namespaces),
       this.keep('pods', this.pods),
       this.keep('virtualmachines', this.virtualMachines),
-    ]).then(() => undefined);
-    return this.started;
+    ]).then(() => {
+      this.synced = true;
+    }));
+    if (this.synced) return started;
+    return new Promise((resolve, reject) => {
+      const fail = (err: unknown) => {
+        this.waiting.delete(fail);
+        reject(err);
+      };
+      this.waiting.add(fail);
+      started.then(() => {
+        this.waiting.delete(fail);
+        resolve();
+      });
+    });
   }
 
   /** Resolves when `check` holds on the cache (re-checked on every change), or rejects after `ms`. */
@@ -103,6 +124,7 @@ export class InstanceWatches {
       informer.on('error', (err: unknown) => {
         if (this.closed) return;
         this.onError(err, `watch of ${what}`);
+        if (!this.synced) for (const fail of [...this.waiting]) fail(runtimeError(`watch ${what}`, err));
         failed = true;
         failures += 1;
         const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 6)) * (0.5 + Math.random() / 2);
