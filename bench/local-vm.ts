@@ -1,21 +1,22 @@
 /**
  * @file Benchmark: cold boot to exec-ready of a lab VM through the QEMU
  * driver (seed, tap, overlay, QEMU, guest agent answers) next to a raw QEMU
- * boot of the same image (overlay + the same kernel, initrd and agent
- * socket, no driver), alternating in one run so both see the same load.
+ * boot of the same image with the same QEMU command line (overlay made in
+ * the timing; seed and tap made before it; no driver), alternating in one run so both see the same load.
  * Prints p50/p95 and the ratio. Needs root (tap, bridge).
  *
  *   npx tsx bench/local-vm.ts [tiny-vm|debian-vm] [runs=10]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { systemSchema } from '../server/domain/lab/schema.js';
 import { GuestAgent } from '../server/runtime/local/vm/guest-agent.js';
+import { files, qemuArgs } from '../server/runtime/local/vm/qemu-args.js';
 import { QemuVmDriver } from '../server/runtime/local/vm/qemu-driver.js';
 import { resolveImage } from '../server/runtime/local/vm/vm-image.js';
 
@@ -29,6 +30,9 @@ const work = await mkdtemp(path.join(os.tmpdir(), 'lab-vm-bench-'));
 const bridge = `lvb${randomBytes(3).toString('hex')}`;
 execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
 execFileSync('ip', ['link', 'set', bridge, 'up']);
+const rawTap = `lvr${randomBytes(3).toString('hex')}`;
+execFileSync('ip', ['tuntap', 'add', 'dev', rawTap, 'mode', 'tap']);
+execFileSync('ip', ['link', 'set', 'dev', rawTap, 'master', bridge, 'up']);
 
 const driver = new QemuVmDriver({
   imagesDir,
@@ -62,37 +66,26 @@ async function agentReady(socket: string): Promise<void> {
 
 async function rawBoot(i: number): Promise<number> {
   const dir = path.join(work, `raw${i}`);
-  execFileSync('mkdir', ['-p', dir]);
+  await mkdir(dir, { recursive: true });
+  await copyFile(path.join(work, 'seed.img'), path.join(dir, 'seed.img'));
+  // The very command line the driver builds (same devices: VGA/VNC, NIC on the bridge, seed, agent),
+  // in the foreground, without the driver's seed, tap, state folder and readiness bookkeeping.
+  const args = qemuArgs({
+    name: `raw${i}`,
+    paths: { state: dir, sockets: dir },
+    accel: accel.accel,
+    memoryMiB: Math.max(256, image.minMemoryMiB),
+    cpus: 1,
+    kernel: image.kernel,
+    initrd: image.initrd,
+    append: `${image.append} lab.hostname=server lab.address=10.214.0.20/24`,
+    tap: rawTap,
+    mac: '52:54:00:00:00:20',
+  }).filter((arg, j, all) => arg !== '-daemonize' && arg !== '-pidfile' && all[j - 1] !== '-pidfile');
   const started = performance.now();
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image.disk, '-F', 'qcow2', `${dir}/disk.qcow2`]);
-  const qemu = spawn(
-    'qemu-system-x86_64',
-    [
-      '-machine',
-      `pc,accel=${accel.accel}`,
-      '-m',
-      String(Math.max(256, image.minMemoryMiB)),
-      '-nodefaults',
-      '-display',
-      'none',
-      '-kernel',
-      image.kernel,
-      '-initrd',
-      image.initrd,
-      '-append',
-      `${image.append} lab.hostname=server`,
-      '-drive',
-      `file=${dir}/disk.qcow2,if=virtio,format=qcow2`,
-      '-device',
-      'virtio-serial-pci',
-      '-chardev',
-      `socket,id=a,path=${dir}/qga.sock,server=on,wait=off`,
-      '-device',
-      'virtserialport,chardev=a,name=org.qemu.guest_agent.0',
-    ],
-    { stdio: 'ignore' },
-  );
-  await agentReady(`${dir}/qga.sock`);
+  const qemu = spawn('qemu-system-x86_64', args, { stdio: 'ignore' });
+  await agentReady(files({ state: dir, sockets: dir }).agent);
   const ms = performance.now() - started;
   qemu.kill('SIGKILL');
   await new Promise((resolve) => qemu.once('exit', resolve));
@@ -133,6 +126,7 @@ try {
 } finally {
   await driver.destroy('bench').catch(() => {});
   for (let i = 0; i < runs; i++) await driver.destroy(`bench${i}`).catch(() => {});
+  execFileSync('ip', ['link', 'delete', rawTap]);
   execFileSync('ip', ['link', 'delete', bridge]);
   await rm(work, { recursive: true, force: true });
 }
