@@ -13,6 +13,7 @@ import { readLabZip } from '../domain/lab/zip.js';
 import { errorMessage, HttpError } from '../errors.js';
 import { loadSecretKey } from '../secrets.js';
 import { CliContext, InvalidInput } from './context.js';
+import { addTutorialCommands } from './tutorial-commands.js';
 
 async function readBundle(source: string): Promise<BundleResult> {
   const info = await stat(source).catch(() => undefined);
@@ -78,6 +79,7 @@ lab
       process.stdout.write(`${name} written to ${folder}\n`);
     });
   });
+addTutorialCommands(lab, readBundle, printProblems);
 
 program
   .command('token')
