@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
+import { adminRoutes } from './api/admin.js';
 import { type Authenticator, apiTokenAuthenticator, authenticate } from './api/auth.js';
 import { instanceRoutes } from './api/instances.js';
 import { labRoutes } from './api/labs.js';
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps) {
   const api = new ApiRouter();
   labRoutes(api, store, catalog);
   instanceRoutes(api, store, lifecycle, secrets);
+  adminRoutes(api, store, lifecycle);
   userRoutes(api, store);
   sessionRoutes(api, store);
   if (deps.tickets) ticketRoutes(api, store, lifecycle, deps.tickets);

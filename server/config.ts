@@ -36,16 +36,29 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Seconds between reconciler rounds. */
   RECONCILE_INTERVAL: z.coerce.number().min(1).default(10),
-  /** Seconds between grade outbox rounds, and its first retry delay. */
-  GRADE_OUTBOX_INTERVAL: z.coerce.number().min(0.1).default(2),
-  /** Longest delay between two tries of a score while the LMS fails (seconds). */
-  GRADE_RETRY_MAX: z.coerce.number().min(1).default(300),
-  /** How long a server holds a score it sends (seconds); after a crash, the score waits this long. */
-  GRADE_LEASE: z.coerce.number().min(1).default(60),
-  /** How old (seconds since iat) an LTI id_token may be. */
-  LTI_TOKEN_MAX_AGE: z.coerce.number().int().min(1).default(10),
-  /** Dynamically registered LMS platforms start active (otherwise an admin activates them). */
-  LTI_AUTO_ACTIVATE: z.stringbool().default(false),
+  /** Seconds a job's leader lease lasts without renewal: after a kill -9 another replica takes over within this. */
+  LEASE_TTL: z.coerce.number().min(1).default(15),
+  /** Seconds between reaper rounds (TTL and idle limits). */
+  REAPER_INTERVAL: z.coerce.number().min(0.2).default(15),
+  /** Seconds between admission rounds (the queue of requested instances; also woken when capacity frees). */
+  ADMISSION_INTERVAL: z.coerce.number().min(0.2).default(2),
+  /** Longest warning before a TTL or idle stop (seconds); shorter limits warn 10 % ahead. */
+  LIMIT_WARNING: z.coerce.number().min(1).default(300),
+  /** Extensions per run of an instance when its lab does not say (limits.extensions). */
+  LIMIT_EXTENSIONS: z.coerce.number().int().min(0).default(2),
+  /** Instances holding runtime resources at once, all users (0 = no limit). */
+  QUOTA_INSTANCES: z.coerce.number().int().min(0).default(100),
+  /** CPU (cores) the instances may hold together, summed from their labs' systems; default 4 × this machine's cores. */
+  QUOTA_CPU: z.coerce.number().min(0).optional(),
+  /** Memory the instances may hold together ("16Gi"; 0 = no limit); default 75 % of this machine's memory. */
+  QUOTA_MEMORY: z
+    .string()
+    .regex(/^(0|[1-9]\d*(Ki|Mi|Gi|Ti)?)$/, 'expected a memory quantity such as "16Gi" or 0')
+    .optional(),
+  /** Instances at once per course (0 = no limit). */
+  QUOTA_COURSE_INSTANCES: z.coerce.number().int().min(0).default(0),
+  /** Requested instances that may wait for capacity; beyond, a launch is refused (429). 0 = never queue. */
+  QUEUE_MAX: z.coerce.number().int().min(0).default(1000),
   /** Seconds between grade outbox rounds, and its first retry delay. */
   GRADE_OUTBOX_INTERVAL: z.coerce.number().min(0.1).default(2),
   /** Longest delay between two tries of a score while the LMS fails (seconds). */

@@ -5,21 +5,26 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { ltijsEncryptionKey } from '../lti/ltijs.js';
 import { LtiTool } from '../lti/tool.js';
 import { createApp } from './app.js';
 import { serveClient } from './client-files.js';
 import type { Config } from './config.js';
+import { parseMemory } from './domain/limits.js';
 import { Gateway } from './gateway/gateway.js';
 import { TicketBook } from './gateway/tickets.js';
+import { Admission } from './jobs/admission.js';
 import { BackgroundChecks } from './jobs/background-checks.js';
 import { GradeOutboxJob, GradeOutboxListener } from './jobs/grade-outbox.js';
+import { Leadership } from './jobs/leadership.js';
+import { Reaper } from './jobs/reaper.js';
 import { Reconciler } from './jobs/reconciler.js';
 import { createLogger, type Logger } from './log.js';
 import { createRuntime } from './runtime/create.js';
 import type { Runtime } from './runtime/runtime.js';
 import { loadSecretKey, SecretBox } from './secrets.js';
-import { InstanceLifecycle } from './services/instances.js';
+import { InstanceLifecycle, type LimitSettings } from './services/instances.js';
 import { ProgressEvents } from './services/progress-events.js';
 import { TutorialService } from './services/tutorials.js';
 import { Store } from './store/store.js';
@@ -32,6 +37,10 @@ export interface ServerHandle {
   lifecycle: InstanceLifecycle;
   runtime?: Runtime;
   reconciler?: Reconciler;
+  reaper?: Reaper;
+  admission?: Admission;
+  /** Which background jobs this replica leads. */
+  leadership: Leadership;
   /** The LTI tool (unless started with lti: false). */
   lti?: LtiTool;
   /** Tutorials and progress; `progress.register(listener)` adds a ProgressListener. */
@@ -52,7 +61,8 @@ export async function startServer(
   const secretKey = loadSecretKey(config.SECRET_KEY, config.dataDir);
   const secrets = new SecretBox(secretKey);
   const runtime = opts.runtime === null ? undefined : (opts.runtime ?? (await createRuntime(config, log)));
-  const lifecycle = new InstanceLifecycle(store, runtime, secrets, log);
+  const lifecycle = new InstanceLifecycle(store, runtime, secrets, log, limitSettings(config));
+  const leadership = new Leadership(store.leases, log, config.LEASE_TTL);
   const tickets = new TicketBook();
   const progress = new ProgressEvents(log);
   const tutorials = new TutorialService({
@@ -110,10 +120,21 @@ export async function startServer(
   url = config.PORT === 0 ? `http://${config.HOST}:${port}` : config.publicUrl;
   gateway.origins.allow(url);
 
+  // Every background job runs on the replica that holds its lease (jobs/leadership.ts).
   let reconciler: Reconciler | undefined;
+  let reaper: Reaper | undefined;
+  let admission: Admission | undefined;
+  if (runtime) {
+    admission = new Admission(store, lifecycle, log, config.ADMISSION_INTERVAL, () => leadership.holds('admission'));
+    lifecycle.useAdmission(admission);
+    leadership.guard('admission', admission);
+    reaper = new Reaper(store, lifecycle, log, config.REAPER_INTERVAL, config.LIMIT_WARNING);
+    leadership.guard('reaper', reaper);
+  }
   if (runtime && opts.reconcile !== false) {
-    reconciler = new Reconciler(store, lifecycle, runtime, log);
-    reconciler.start(config.RECONCILE_INTERVAL);
+    const r = new Reconciler(store, lifecycle, runtime, log);
+    reconciler = r;
+    leadership.guard('reconciler', { start: () => r.start(config.RECONCILE_INTERVAL), stop: () => r.stop() });
   }
   let gradeJob: GradeOutboxJob | undefined;
   if (lti) {
@@ -122,9 +143,13 @@ export async function startServer(
       retryMaxSeconds: config.GRADE_RETRY_MAX,
       leaseSeconds: config.GRADE_LEASE,
     });
-    gradeJob.start();
+    const g = gradeJob;
+    leadership.guard('grade-outbox', { start: () => g.start(), stop: () => g.stop() });
   }
-  const gradeListener = new GradeOutboxListener(store, () => gradeJob?.wake());
+  const gradeListener = new GradeOutboxListener(store, () => {
+    if (leadership.holds('grade-outbox')) gradeJob?.wake();
+  });
+  await leadership.renew(); // a lone server leads before its first request
   progress.register(gradeListener);
   const backgroundChecks = new BackgroundChecks(tutorials, log);
   if (runtime) backgroundChecks.start();
@@ -138,14 +163,16 @@ export async function startServer(
     lifecycle,
     ...(runtime ? { runtime } : {}),
     ...(reconciler ? { reconciler } : {}),
+    ...(reaper ? { reaper } : {}),
+    ...(admission ? { admission } : {}),
+    leadership,
     ...(lti ? { lti } : {}),
     tutorials,
     progress,
     grades: { listener: gradeListener, ...(gradeJob ? { job: gradeJob } : {}) },
     log,
     async close() {
-      await reconciler?.stop();
-      await gradeJob?.stop();
+      await leadership.close();
       await backgroundChecks.stop();
       gateway.close();
       server.closeAllConnections();
@@ -155,5 +182,19 @@ export async function startServer(
       await lti?.close();
       await store.close();
     },
+  };
+}
+
+/** Quotas from the configuration; CPU and memory default to what this machine has (CPU overcommitted 4×). */
+export function limitSettings(config: Config): LimitSettings {
+  return {
+    capacity: {
+      instances: config.QUOTA_INSTANCES,
+      cpu: Math.round((config.QUOTA_CPU ?? os.cpus().length * 4) * 1000),
+      memory: config.QUOTA_MEMORY === undefined ? Math.floor(os.totalmem() * 0.75) : parseMemory(config.QUOTA_MEMORY),
+      perCourse: config.QUOTA_COURSE_INSTANCES,
+    },
+    queueMax: config.QUEUE_MAX,
+    defaultExtensions: config.LIMIT_EXTENSIONS,
   };
 }

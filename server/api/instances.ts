@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { instructedCourses, isAdmin } from '../domain/access.js';
 import { INSTANCE_ACTIONS, INSTANCE_STATES } from '../domain/instance/state.js';
+import { expiryOf } from '../domain/limits.js';
 import type { SecretBox } from '../secrets.js';
 import { checkAction, type InstanceLifecycle } from '../services/instances.js';
 import type { InstanceRecord } from '../store/instances.js';
@@ -23,6 +24,21 @@ export const instanceView = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   lastActivityAt: z.string(),
+  /** While running or paused: when the lab stops (or pauses) unless extended or used, and why. */
+  expiry: z
+    .object({
+      at: z.string(),
+      cause: z.enum(['ttl', 'idle']),
+      /** The TTL deadline (maximum age). */
+      expiresAt: z.string().optional(),
+      /** Set once the warning phase began: show the countdown and "I am still here". */
+      warnedAt: z.string().optional(),
+      extensionsUsed: z.number(),
+      extensionsLeft: z.number(),
+    })
+    .optional(),
+  /** While requested: the place in the queue for capacity (1 = next). */
+  queuePosition: z.number().optional(),
 });
 
 export function instanceJson(i: InstanceRecord) {
@@ -37,7 +53,26 @@ export function instanceJson(i: InstanceRecord) {
     createdAt: i.createdAt,
     updatedAt: i.updatedAt,
     lastActivityAt: i.lastActivityAt,
+    ...(i.state === 'running' || i.state === 'paused' ? { expiry: expiryJson(i) } : {}),
   };
+}
+
+function expiryJson(i: InstanceRecord) {
+  const e = expiryOf(i, 0);
+  return {
+    at: e.at,
+    cause: e.cause,
+    ...(i.expiresAt ? { expiresAt: i.expiresAt } : {}),
+    ...(i.warnedAt ? { warnedAt: i.warnedAt } : {}),
+    extensionsUsed: i.extensionsUsed,
+    extensionsLeft: e.extensionsLeft,
+  };
+}
+
+/** With the queue position of a requested instance. */
+async function withQueue(lifecycle: InstanceLifecycle, i: InstanceRecord) {
+  const queuePosition = await lifecycle.queuePosition(i);
+  return { ...instanceJson(i), ...(queuePosition ? { queuePosition } : {}) };
 }
 
 export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: InstanceLifecycle, secrets: SecretBox): void {
@@ -52,7 +87,7 @@ export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: Instance
       status: 202,
       response: instanceView,
     },
-    async ({ principal, body }) => instanceJson(await lifecycle.create(principal, body)),
+    async ({ principal, body }) => withQueue(lifecycle, await lifecycle.create(principal, body)),
   );
   api.route(
     {
@@ -89,7 +124,7 @@ export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: Instance
       const instance = await lifecycle.reachable(principal, params.id!);
       const status = await lifecycle.status(instance).catch((err: Error) => ({ error: err.message }));
       return {
-        ...instanceJson(instance),
+        ...(await withQueue(lifecycle, instance)),
         history: instance.history,
         systems: status && 'systems' in status ? status.systems : [],
         ...(status && 'error' in status ? { statusError: status.error } : {}),
@@ -114,6 +149,17 @@ export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: Instance
       async ({ principal, params }) => instanceJson(await lifecycle.act(principal, params.id!, checkAction(action))),
     );
   }
+  api.route(
+    {
+      method: 'post',
+      path: '/instances/:id/extend',
+      tag,
+      summary:
+        '"I am still here": reset the idle timer and add one TTL to the maximum age (limited number per run; 409 when none is left)',
+      response: instanceView,
+    },
+    async ({ principal, params }) => instanceJson(await lifecycle.extend(principal, params.id!)),
+  );
   api.route(
     { method: 'delete', path: '/instances/:id', tag, summary: 'Stop an instance and forget it' },
     async ({ principal, params }) => lifecycle.remove(principal, params.id!),

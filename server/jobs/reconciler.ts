@@ -4,6 +4,8 @@
  * start-up (after a crash) and every few seconds. It removes runtime objects
  * of no active instance (orphans), finishes interrupted provisioning and
  * stopping, and marks running instances whose systems vanished as failed.
+ * With several replicas it runs on the leader only (server/jobs/leadership.ts),
+ * and leaves instances another replica works on to that replica.
  */
 import type { InstanceState } from '../domain/instance/state.js';
 import type { Logger } from '../log.js';
@@ -65,7 +67,8 @@ export class Reconciler {
     }
 
     for (const instance of active) {
-      if (this.lifecycle.busy(instance.id)) continue;
+      // Requested instances are the queue: the admission job starts them.
+      if (this.lifecycle.busy(instance.id) || instance.state === 'requested') continue;
       if (instance.state === 'running' || instance.state === 'paused') {
         const lost = await this.lostReason(instance.id, existing.has(instance.id));
         if (lost) {

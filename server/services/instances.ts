@@ -4,11 +4,27 @@
  * runtime (what is). Long runtime work (provision, destroy) runs in the
  * background; the reconciler (server/jobs/reconciler.ts) finishes whatever a
  * crash interrupted.
+ *
+ * Limits (domain/limits.ts): a new instance is `requested` (the queue) until
+ * the admission job (server/jobs/admission.ts) finds capacity for it; the
+ * reaper (server/jobs/reaper.ts) stops or pauses expired ones through
+ * `expire`. Actions of a user count as activity for the idle timer.
  */
-import { canReachInstance, type Principal } from '../domain/access.js';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { canReachInstance, isAdmin, type Principal } from '../domain/access.js';
 import { type InstanceAction, type InstanceState, isActive, planAction } from '../domain/instance/state.js';
 import type { LabDefinition } from '../domain/lab/schema.js';
-import { badRequest, conflict, HttpError, notFound, notImplemented } from '../errors.js';
+import {
+  type Capacity,
+  type InstanceLimits,
+  misfit,
+  planExtension,
+  type ReaperDecision,
+  sumResources,
+  usageOf,
+} from '../domain/limits.js';
+import { badRequest, conflict, forbidden, HttpError, notFound, notImplemented } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
 import { generatePassword, newInstanceId, type SecretBox } from '../secrets.js';
@@ -16,19 +32,48 @@ import type { InstanceRecord, StoredCredential } from '../store/instances.js';
 import type { Store } from '../store/store.js';
 
 const ACTIVE: InstanceState[] = ['requested', 'provisioning', 'running', 'paused', 'stopping'];
+/** States in which an instance holds runtime resources (counted against capacity). */
+export const HOLDING: InstanceState[] = ['provisioning', 'running', 'paused', 'stopping'];
+
+/** How long a claim on an instance's background work lasts without renewal (renewed every third). */
+const WORK_CLAIM_MS = 60_000;
+
+export interface LimitSettings {
+  capacity: Capacity;
+  /** Requested instances that may wait; 0 = refuse instead of queueing. */
+  queueMax: number;
+  /** Extensions per run when the lab does not say. */
+  defaultExtensions: number;
+}
+
+const NO_LIMITS: LimitSettings = {
+  capacity: { instances: 0, cpu: 0, memory: 0, perCourse: 0 },
+  queueMax: 1000,
+  defaultExtensions: 2,
+};
 
 export class InstanceLifecycle {
   /** Background work per instance, so that work on one instance never overlaps. */
   private readonly work = new Map<string, Promise<void>>();
   /** Called once per accepted reset, before the runtime work (the tutorial service keeps or clears progress). */
   onReset: ((instance: InstanceRecord) => Promise<void>) | undefined;
+  /** This process, as the holder of work claims (several replicas share one database). */
+  readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  /** Admits queued instances (the admission job); without one, instances start at once. */
+  private admitter?: { drain(): Promise<void>; wake(): void };
 
   constructor(
     private readonly store: Store,
     private readonly runtime: Runtime | undefined,
     private readonly secrets: SecretBox,
     private readonly log: Logger,
+    readonly limits: LimitSettings = NO_LIMITS,
   ) {}
+
+  /** Wires the admission job (server.ts): create() asks it to admit, freed capacity wakes it. */
+  useAdmission(admitter: { drain(): Promise<void>; wake(): void }): void {
+    this.admitter = admitter;
+  }
 
   get runtimeName(): string {
     return this.runtime?.name ?? 'none';
@@ -66,6 +111,14 @@ export class InstanceLifecycle {
         `you already have ${active} instance(s) of lab "${lab.name}" (at most ${lab.limits.maxInstancesPerUser}); stop one first`,
       );
     }
+    const limits: InstanceLimits = {
+      ttl: lab.limits.ttl,
+      idle: lab.limits.idle,
+      onExpire: lab.limits.onExpire,
+      extensions: lab.limits.extensions ?? this.limits.defaultExtensions,
+    };
+    const resources = sumResources(lab.systems);
+    await this.checkRoom({ ...(input.courseId ? { courseId: input.courseId } : {}), resources });
     const credentials: StoredCredential[] = lab.systems.flatMap((system) =>
       system.user
         ? [
@@ -87,6 +140,8 @@ export class InstanceLifecycle {
       ...(input.courseId ? { courseId: input.courseId } : {}),
       ...(input.assignmentId ? { assignmentId: input.assignmentId } : {}),
       credentials,
+      limits,
+      resources,
     });
     await this.store.audit.record({
       actorId: p.user.id,
@@ -94,18 +149,159 @@ export class InstanceLifecycle {
       target: `instance:${record.id}`,
       details: { lab: lab.name, version: version.version },
     });
-    const provisioning = await this.store.instances.transition(record, 'provisioning', p.user.id);
-    if (provisioning) this.schedule(provisioning.id, () => this.provision(provisioning));
-    return provisioning ?? record;
+    if (!this.admitter) {
+      await this.admit(record);
+    } else {
+      // Admitted at once when this process leads admission and there is room; queued otherwise.
+      await this.admitter.drain().catch((err) => this.log.warn({ err }, 'admission failed; the job retries'));
+    }
+    return (await this.store.instances.get(record.id)) ?? record;
+  }
+
+  /**
+   * Refuses a new instance when it could never get in line: it is bigger
+   * than the whole capacity, the queue is full, or queueing is off
+   * (QUEUE_MAX=0) and there is no room now.
+   */
+  private async checkRoom(need: { courseId?: string; resources: { cpu: number; memory: number } }): Promise<void> {
+    const { capacity, queueMax } = this.limits;
+    const cpu = capacity.cpu > 0 && need.resources.cpu > capacity.cpu;
+    const memory = capacity.memory > 0 && need.resources.memory > capacity.memory;
+    if (cpu || memory) {
+      throw conflict(
+        `this lab needs more ${cpu ? 'CPU' : 'memory'} than the lab machines have in all; ask an administrator`,
+      );
+    }
+    if (queueMax === 0) {
+      const why = misfit(need, usageOf(await this.holding()), capacity);
+      if (why) throw new HttpError(429, `no room for your lab now: ${why}; try again in a few minutes`);
+      return;
+    }
+    const queued = (await this.store.instances.queued()).length;
+    if (queued >= queueMax) {
+      throw new HttpError(
+        429,
+        `no room for your lab now: ${queued} launch(es) are already waiting, the most the queue takes; try again in a few minutes`,
+      );
+    }
+  }
+
+  /** The instances that hold runtime resources (for admission and the admin view). */
+  async holding(): Promise<InstanceRecord[]> {
+    return this.store.instances.list({ states: HOLDING });
+  }
+
+  /**
+   * Moves a queued instance to provisioning and starts it (the admission
+   * job's call, once it found room). False if it was no longer queued.
+   */
+  async admit(instance: InstanceRecord): Promise<boolean> {
+    const moved = await this.store.instances.transition(instance, 'provisioning', 'system');
+    if (!moved) return false;
+    await this.store.instances.newRun(moved.id);
+    this.schedule(moved.id, () => this.provision(moved));
+    return true;
+  }
+
+  /** 1-based place in the queue of a requested instance. */
+  async queuePosition(instance: InstanceRecord): Promise<number | undefined> {
+    return instance.state === 'requested' ? this.store.instances.queuePosition(instance) : undefined;
+  }
+
+  /** Records activity (an action, a check) for the idle timer. */
+  async noteActivity(id: string): Promise<void> {
+    await this.store.instances.touch(id);
+  }
+
+  /**
+   * "I am still here": resets the idle timer and adds one TTL to the
+   * instance's maximum age, within the lab's number of extensions
+   * (domain/limits.ts). Refused (409) when none is left; the call still
+   * counts as activity.
+   */
+  async extend(p: Principal, id: string): Promise<InstanceRecord> {
+    const instance = await this.reachable(p, id);
+    if (instance.state !== 'running' && instance.state !== 'paused') {
+      throw conflict(`cannot extend an instance that is ${instance.state}; only a running or paused one`);
+    }
+    await this.noteActivity(id);
+    const plan = planExtension(instance, new Date());
+    if (plan.kind === 'refused') throw conflict(plan.message);
+    const extended = await this.store.instances.extend(id, instance.extensionsUsed, plan);
+    if (!extended) throw conflict(`instance ${id} was extended at the same time; look again`);
+    await this.store.audit.record({
+      actorId: p.user.id,
+      action: 'instance.extend',
+      target: `instance:${id}`,
+      details: { expiresAt: plan.expiresAt.toISOString(), extensionsUsed: plan.extensionsUsed },
+    });
+    return extended;
+  }
+
+  /**
+   * Stops or pauses an instance that reached a limit (the reaper's call),
+   * recording the reason ("idle for 30 min"). False if the instance changed
+   * meanwhile (the next round looks again).
+   */
+  async expire(instance: InstanceRecord, decision: Extract<ReaperDecision, { kind: 'expire' }>): Promise<boolean> {
+    const runtime = this.requireRuntime();
+    const to = decision.action === 'pause' ? 'paused' : 'stopping';
+    const moved = await this.store.instances.transition(instance, to, 'system', decision.reason);
+    if (!moved) return false;
+    await this.store.audit.record({
+      action: `instance.expire.${decision.action}`,
+      target: `instance:${instance.id}`,
+      details: { reason: decision.reason, cause: decision.cause },
+    });
+    this.log.info({ instance: instance.id, reason: decision.reason }, `instance ${to} by its limits`);
+    if (to === 'paused') {
+      await this.runExclusive(instance.id, () => runtime.pause(instance.id)).catch((err) => this.fail(moved, err));
+    } else {
+      this.schedule(instance.id, () => this.teardown(moved));
+    }
+    return true;
+  }
+
+  /** Stops every active instance of a course (admins); returns the ids it stops. */
+  async stopCourse(p: Principal, courseId: string): Promise<string[]> {
+    if (!isAdmin(p)) throw forbidden('only administrators may stop every instance of a course');
+    const instances = await this.store.instances.list({ courseIds: [courseId], states: ACTIVE });
+    const stopped: string[] = [];
+    for (const instance of instances) {
+      if (instance.state === 'stopping') continue;
+      const moved = await this.store.instances.transition(
+        instance,
+        'stopping',
+        p.user.id,
+        'stopped by an administrator (the whole course)',
+      );
+      if (!moved) continue;
+      stopped.push(moved.id);
+      this.schedule(moved.id, () => this.teardown(moved));
+    }
+    await this.store.audit.record({
+      actorId: p.user.id,
+      action: 'course.stop-instances',
+      target: `course:${courseId}`,
+      details: { instances: stopped.length },
+    });
+    return stopped;
   }
 
   /** Applies a user's action. Idempotent: an action that is already done is a no-op. */
   async act(p: Principal, id: string, action: InstanceAction): Promise<InstanceRecord> {
     const instance = await this.reachable(p, id); // 404 before 501: nothing said of others' instances
     const runtime = this.requireRuntime();
+    if (instance.ownerId === p.user.id) await this.noteActivity(id); // the learner is here (not an instructor looking)
     const plan = planAction(instance.state, action);
     if (plan.kind === 'noop') return instance;
     if (plan.kind === 'refused') throw conflict(plan.message);
+    const newRun = action === 'start' && (instance.state === 'stopped' || instance.state === 'failed');
+    if (newRun) {
+      // Starting again needs room as a new instance does (it cannot wait in the queue: stopped → provisioning).
+      const why = misfit(instance, usageOf(await this.holding()), this.limits.capacity);
+      if (why) throw new HttpError(429, `no room to start your lab again now: ${why}; try again in a few minutes`);
+    }
     const moved = await this.store.instances.transition(instance, plan.to, p.user.id);
     if (!moved) throw conflict(`instance ${id} changed while ${action} was asked; look again and retry`);
     await this.store.audit.record({ actorId: p.user.id, action: `instance.${action}`, target: `instance:${id}` });
@@ -125,6 +321,7 @@ export class InstanceLifecycle {
         });
         return moved;
       case 'start':
+        if (newRun) await this.store.instances.newRun(id);
         if (plan.to === 'running') {
           await this.runExclusive(id, () => runtime.resume(id));
           return moved;
@@ -167,14 +364,9 @@ export class InstanceLifecycle {
    */
   drive(instance: InstanceRecord): void {
     if (this.busy(instance.id)) return;
-    if (instance.state === 'provisioning') this.schedule(instance.id, () => this.provision(instance));
-    else if (instance.state === 'stopping') this.schedule(instance.id, () => this.teardown(instance));
-    else if (instance.state === 'requested') {
-      this.schedule(instance.id, async () => {
-        const moved = await this.store.instances.transition(instance, 'provisioning', 'system');
-        if (moved) await this.provision(moved);
-      });
-    }
+    // Requested instances wait for the admission job; work another replica is doing is left to it.
+    if (instance.state === 'provisioning') this.schedule(instance.id, () => this.provision(instance), true);
+    else if (instance.state === 'stopping') this.schedule(instance.id, () => this.teardown(instance), true);
   }
 
   /** Records that the runtime lost (part of) an instance that should be up. */
@@ -212,6 +404,8 @@ export class InstanceLifecycle {
       else await runtime.provision(spec);
       const done = await this.store.instances.transition(current, 'running', 'system');
       if (!done) this.log.info({ instance: instance.id }, 'instance changed while provisioning; leaving it');
+      // The TTL counts from the first time it runs (a reset keeps the clock).
+      else await this.store.instances.startClock(done.id, new Date(Date.now() + done.limits.ttl * 1000));
     } catch (err) {
       current = (await this.store.instances.get(instance.id)) ?? current;
       if (current.state === 'provisioning') await this.fail(current, err);
@@ -223,10 +417,12 @@ export class InstanceLifecycle {
     const runtime = this.requireRuntime();
     try {
       await runtime.destroy(instance.id);
-      await this.store.instances.transition(instance, 'stopped', 'system');
+      // The reason of the stop (limits, an administrator) stays readable on the stopped instance.
+      await this.store.instances.transition(instance, 'stopped', 'system', instance.reason);
     } catch (err) {
       await this.fail(instance, err, 'could not stop');
     }
+    this.admitter?.wake(); // capacity freed: the queue may move
   }
 
   private async fail(instance: InstanceRecord, err: unknown, prefix?: string): Promise<void> {
@@ -234,10 +430,31 @@ export class InstanceLifecycle {
     this.log.warn({ instance: instance.id, err }, 'instance failed');
     const current = (await this.store.instances.get(instance.id)) ?? instance;
     await this.store.instances.transition(current, 'failed', 'system', prefix ? `${prefix}: ${message}` : message);
+    this.admitter?.wake();
   }
 
-  private schedule(id: string, job: () => Promise<void>): void {
-    void this.runExclusive(id, job).catch((err) => this.log.error({ err, instance: id }, 'background work failed'));
+  /**
+   * Runs background work on an instance, claimed in the database for this
+   * process while it runs. With `onlyIfUnclaimed` (the reconciler's drive),
+   * nothing happens while another replica holds a live claim.
+   */
+  private schedule(id: string, job: () => Promise<void>, onlyIfUnclaimed = false): void {
+    const claimed = async () => {
+      const until = () => new Date(Date.now() + WORK_CLAIM_MS);
+      const mine = await this.store.instances.claimWork(id, this.workerId, until(), new Date(), !onlyIfUnclaimed);
+      if (!mine) return;
+      const heartbeat = setInterval(() => {
+        void this.store.instances.claimWork(id, this.workerId, until()).catch(() => undefined);
+      }, WORK_CLAIM_MS / 3);
+      heartbeat.unref();
+      try {
+        await job();
+      } finally {
+        clearInterval(heartbeat);
+        await this.store.instances.releaseWork(id, this.workerId).catch(() => undefined);
+      }
+    };
+    void this.runExclusive(id, claimed).catch((err) => this.log.error({ err, instance: id }, 'background work failed'));
   }
 
   private async runExclusive<T>(id: string, job: () => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 import type { InstanceState } from '../domain/instance/state.js';
+import type { InstanceLimits, Resources } from '../domain/limits.js';
 import type { Models } from './models.js';
 
 export interface StoredCredential {
@@ -31,7 +32,19 @@ export interface InstanceRecord {
   createdAt: Date;
   updatedAt: Date;
   lastActivityAt: Date;
+  /** The lab's limits when the instance was created (server defaults filled). */
+  limits: InstanceLimits;
+  /** What the instance holds while it runs (its systems' resources summed). */
+  resources: Resources;
+  /** The TTL deadline (domain/limits.ts); unset until it first runs. */
+  expiresAt?: Date;
+  /** Set when the warning phase before a stop began. */
+  warnedAt?: Date;
+  extensionsUsed: number;
 }
+
+/** Limits of rows written before limits were stored: the lab format's defaults. */
+const LEGACY_LIMITS: InstanceLimits = { ttl: 7200, idle: 1800, onExpire: 'stop', extensions: 2 };
 
 type Lean = Record<string, unknown> & { _id: string };
 const str = (v: unknown) => (v == null ? undefined : String(v));
@@ -60,6 +73,15 @@ function toRecord(d: Lean): InstanceRecord {
     createdAt: d.createdAt as Date,
     updatedAt: d.updatedAt as Date,
     lastActivityAt: d.lastActivityAt as Date,
+    limits:
+      typeof (d.limits as InstanceLimits | undefined)?.ttl === 'number' ? (d.limits as InstanceLimits) : LEGACY_LIMITS,
+    resources:
+      typeof (d.resources as Resources | undefined)?.cpu === 'number'
+        ? (d.resources as Resources)
+        : { cpu: 0, memory: 0 },
+    ...(d.expiresAt ? { expiresAt: d.expiresAt as Date } : {}),
+    ...(d.warnedAt ? { warnedAt: d.warnedAt as Date } : {}),
+    extensionsUsed: Number(d.extensionsUsed ?? 0),
   };
 }
 
@@ -87,6 +109,8 @@ export class InstanceRepository {
     courseId?: string;
     assignmentId?: string;
     credentials: StoredCredential[];
+    limits: InstanceLimits;
+    resources: Resources;
   }): Promise<InstanceRecord> {
     const now = new Date();
     const doc = await this.m.Instance.create({
@@ -98,6 +122,7 @@ export class InstanceRepository {
       createdAt: now,
       updatedAt: now,
       lastActivityAt: now,
+      extensionsUsed: 0,
     });
     return toRecord(doc.toObject() as unknown as Lean);
   }
@@ -158,6 +183,90 @@ export class InstanceRepository {
   /** Records user activity (console traffic, checks, API use) for the idle timer. */
   async touch(id: string, at = new Date()): Promise<void> {
     await this.m.Instance.updateOne({ _id: id, lastActivityAt: { $lt: at } }, { $set: { lastActivityAt: at } });
+  }
+
+  /** Starts the TTL clock when the instance first runs (a reset keeps the clock it had). */
+  async startClock(id: string, expiresAt: Date): Promise<void> {
+    await this.m.Instance.updateOne({ _id: id, expiresAt: { $exists: false } }, { $set: { expiresAt } });
+  }
+
+  /** A stopped or failed instance starting again: a new run, new TTL clock, all extensions back. */
+  async newRun(id: string, at = new Date()): Promise<void> {
+    await this.m.Instance.updateOne(
+      { _id: id },
+      { $unset: { expiresAt: '', warnedAt: '' }, $set: { extensionsUsed: 0, lastActivityAt: at } },
+    );
+  }
+
+  /** Enters the warning phase; false if it already was (another round, another replica). */
+  async warn(id: string, at: Date): Promise<boolean> {
+    const r = await this.m.Instance.updateOne({ _id: id, warnedAt: { $exists: false } }, { $set: { warnedAt: at } });
+    return r.modifiedCount === 1;
+  }
+
+  async clearWarning(id: string, warnedAt: Date): Promise<void> {
+    await this.m.Instance.updateOne({ _id: id, warnedAt }, { $unset: { warnedAt: '' } });
+  }
+
+  /**
+   * Applies an extension if no other one was applied since the caller read
+   * `extensionsUsed` (so a limit of N holds under concurrent clicks).
+   */
+  async extend(
+    id: string,
+    fromExtensionsUsed: number,
+    to: { expiresAt: Date; extensionsUsed: number },
+    at = new Date(),
+  ): Promise<InstanceRecord | undefined> {
+    const d = await this.m.Instance.findOneAndUpdate(
+      { _id: id, extensionsUsed: fromExtensionsUsed },
+      {
+        $set: { expiresAt: to.expiresAt, extensionsUsed: to.extensionsUsed, lastActivityAt: at },
+        $unset: { warnedAt: '' },
+      },
+      { returnDocument: 'after' },
+    ).lean();
+    return d ? toRecord(d as unknown as Lean) : undefined;
+  }
+
+  /** The queue: requested instances, first come first served. */
+  async queued(): Promise<InstanceRecord[]> {
+    const docs = await this.m.Instance.find({ state: 'requested' }).sort({ createdAt: 1, _id: 1 }).lean();
+    return docs.map((d) => toRecord(d as unknown as Lean));
+  }
+
+  /** 1-based place of a requested instance in the queue. */
+  async queuePosition(i: Pick<InstanceRecord, 'id' | 'createdAt'>): Promise<number> {
+    const ahead = await this.m.Instance.countDocuments({
+      state: 'requested',
+      $or: [{ createdAt: { $lt: i.createdAt } }, { createdAt: i.createdAt, _id: { $lt: i.id } }],
+    });
+    return ahead + 1;
+  }
+
+  /**
+   * Claims the background work on an instance for `holder` until `until`,
+   * unless another process holds an unexpired claim (or `force`: a user's
+   * action wins): with several replicas, the reconciler drives only
+   * instances nobody is working on.
+   */
+  async claimWork(id: string, holder: string, until: Date, now = new Date(), force = false): Promise<boolean> {
+    const free = { $or: [{ workUntil: { $exists: false } }, { workUntil: { $lt: now } }, { workerId: holder }] };
+    const r = await this.m.Instance.updateOne(
+      { _id: id, ...(force ? {} : free) },
+      { $set: { workerId: holder, workUntil: until } },
+    );
+    return r.matchedCount === 1;
+  }
+
+  async releaseWork(id: string, holder: string): Promise<void> {
+    await this.m.Instance.updateOne({ _id: id, workerId: holder }, { $unset: { workerId: '', workUntil: '' } });
+  }
+
+  /** Whether another process holds an unexpired work claim on the instance. */
+  async workedOnElsewhere(id: string, holder: string, now = new Date()): Promise<boolean> {
+    const n = await this.m.Instance.countDocuments({ _id: id, workUntil: { $gte: now }, workerId: { $ne: holder } });
+    return n > 0;
   }
 
   async delete(id: string): Promise<void> {

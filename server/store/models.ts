@@ -106,6 +106,15 @@ const instanceSchema = new Schema(
     createdAt: { type: Date, default: () => new Date() },
     updatedAt: { type: Date, default: () => new Date() },
     lastActivityAt: { type: Date, default: () => new Date() },
+    /** Limits and resources of the lab when created (domain/limits.ts), TTL deadline, warning, extensions. */
+    limits: { ttl: Number, idle: Number, onExpire: String, extensions: Number },
+    resources: { cpu: Number, memory: Number },
+    expiresAt: Date,
+    warnedAt: Date,
+    extensionsUsed: { type: Number, default: 0 },
+    /** Which process works on the instance (provisioning, stopping) and until when: the reconciler leaves it alone. */
+    workerId: String,
+    workUntil: Date,
   },
   opts,
 );

@@ -8,6 +8,7 @@ import { AuditRepository } from './audit.js';
 import { GradeOutboxRepository } from './grades.js';
 import { InstanceRepository } from './instances.js';
 import { LabRepository } from './labs.js';
+import { LeaseRepository } from './leases.js';
 import { registerModels } from './models.js';
 import { PlatformRepository } from './platforms.js';
 import { ProgressRepository } from './progress.js';
@@ -20,6 +21,7 @@ export class Store {
   readonly labs: LabRepository;
   readonly instances: InstanceRepository;
   readonly audit: AuditRepository;
+  readonly leases: LeaseRepository;
   readonly assignments: AssignmentRepository;
   readonly grades: GradeOutboxRepository;
   readonly platforms: PlatformRepository;
@@ -32,6 +34,7 @@ export class Store {
     this.labs = new LabRepository(models);
     this.instances = new InstanceRepository(models);
     this.audit = new AuditRepository(models);
+    this.leases = new LeaseRepository(conn);
     this.assignments = new AssignmentRepository(models);
     this.grades = new GradeOutboxRepository(models);
     this.platforms = new PlatformRepository(conn);

@@ -100,6 +100,8 @@ export const limitsSchema = z.strictObject({
   maxInstancesPerUser: z.number().int().min(1).default(1),
   /** What happens when the TTL or idle limit is reached. */
   onExpire: z.enum(['stop', 'pause']).default('stop'),
+  /** How often a learner may extend a run ("I am still here"); the server's LIMIT_EXTENSIONS when absent. */
+  extensions: z.number().int().min(0).max(100).optional(),
 });
 
 /** Names usable in markdown as `{{vars.NAME}}` and in the environment of a system. */
