@@ -251,7 +251,7 @@ export class InstanceLifecycle {
     await this.store.audit.record({
       action: `instance.expire.${decision.action}`,
       target: `instance:${instance.id}`,
-      details: { reason: decision.reason, cause: decision.cause },
+      details: { reason: decision.reason, cause: decision.cause, replica: this.workerId },
     });
     this.log.info({ instance: instance.id, reason: decision.reason }, `instance ${to} by its limits`);
     if (to === 'paused') {
