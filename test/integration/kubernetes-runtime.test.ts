@@ -145,13 +145,27 @@ describe('KubernetesRuntime', () => {
     });
   });
 
-  it('answers plainly what it cannot do yet, and for instances that do not exist', async () => {
+  it('answers plainly for instances that do not exist', async () => {
     await expect(runtime.exec(`x-${run}`, 'client', ['true'])).rejects.toThrowError(
-      /not available in the kubernetes runtime yet/,
+      /instance x-.* has no system "client"/,
     );
     await expect(runtime.pause(`x-${run}`)).rejects.toThrowError(/instance x-.* does not exist/);
     expect(await runtime.status(`x-${run}`)).toEqual({ id: `x-${run}`, exists: false, systems: [] });
     expect(watchErrors).toEqual([]);
+  });
+
+  it('reaches the API server for consoles, and says why one cannot open here (no kubelet, no KubeVirt)', async () => {
+    const spec = instanceOf(VM_AND_CONTAINER_LAB, `e-${run}`);
+    await runtime.provision(spec);
+    await eventually('both systems seen', async () => (await runtime.status(spec.id)).systems.length === 2);
+    // The pod was never scheduled: the API server refuses exec with its own reason.
+    await expect(runtime.exec(spec.id, 'client', ['true'])).rejects.toThrowError(/exec in client: .*host/);
+    await expect(runtime.exec(spec.id, 'server', ['true'])).rejects.toThrowError(/KubeVirt has no exec API/);
+    // KubeVirt's aggregated API is not installed here: its console answers 404.
+    await expect(runtime.terminal(spec.id, 'server', { cols: 80, rows: 24 })).rejects.toThrowError(
+      /console of VM server/,
+    );
+    await runtime.destroy(spec.id);
   });
 });
 

@@ -20,7 +20,10 @@ export function apiMessage(err: unknown): string {
     const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
     return typeof message === 'string' ? message : `HTTP ${err.code}`;
   }
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  // WebSocket failures arrive as error events that carry a message.
+  const message = typeof err === 'object' && err !== null ? (err as { message?: unknown }).message : undefined;
+  return typeof message === 'string' ? message : String(err);
 }
 
 /** A RuntimeError saying what was being done and what the cluster answered. */

@@ -6,8 +6,9 @@
  *
  * Pause: Kubernetes cannot freeze a pod. Pausing an instance pauses its VM
  * systems (KubeVirt's pause subresource); container systems keep running and
- * keep their quota. Terminals, desktops and exec (pods/exec, pods/portforward,
- * KubeVirt console/vnc) are not written yet: they answer "unavailable".
+ * keep their quota. Terminals, desktops and exec go through the API server:
+ * pods/exec and pods/portforward for containers, KubeVirt's console and vnc for
+ * VMs (exec in a VM has no API: "unavailable").
  */
 import type { Duplex } from 'node:stream';
 import { type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
@@ -23,9 +24,11 @@ import {
   type TerminalStream,
 } from '../runtime.js';
 import { isConflict, isNotFound, runtimeError } from './api-errors.js';
+import { openVmiStream } from './kubevirt-streams.js';
 import { vmiAction } from './kubevirt-subresources.js';
 import { buildInstanceManifests, manifestList } from './manifests.js';
 import { type ClusterSettings, DEFAULT_CLUSTER_SETTINGS, LABEL, namespaceName } from './names.js';
+import { desktopOfPod, execInPod, terminalInPod } from './pod-streams.js';
 import { podStatus, vmStatus } from './system-status.js';
 import { InstanceWatches } from './watches.js';
 
@@ -123,20 +126,43 @@ export class KubernetesRuntime implements Runtime {
     await this.provision(spec);
   }
 
-  terminal(_id: InstanceId, _system: string, _size: TerminalSize): Promise<TerminalStream> {
-    return Promise.reject(notYet('terminals'));
+  async terminal(id: InstanceId, system: string, size: TerminalSize): Promise<TerminalStream> {
+    const { namespace, kind } = await this.systemOf(id, system);
+    if (kind === 'container') return terminalInPod(this.kc, namespace, system, size);
+    // A serial console has no size to set.
+    const console = (await openVmiStream(this.kc, namespace, system, 'console')) as TerminalStream;
+    console.resize = async () => {};
+    return console;
   }
 
-  desktop(_id: InstanceId, _system: string): Promise<Duplex> {
-    return Promise.reject(notYet('desktops'));
+  async desktop(id: InstanceId, system: string): Promise<Duplex> {
+    const { namespace, kind } = await this.systemOf(id, system);
+    return kind === 'container'
+      ? desktopOfPod(this.kc, namespace, system)
+      : openVmiStream(this.kc, namespace, system, 'vnc');
   }
 
-  exec(_id: InstanceId, _system: string, _argv: string[], _opts?: ExecOptions): Promise<ExecResult> {
-    return Promise.reject(notYet('exec'));
+  async exec(id: InstanceId, system: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
+    const { namespace, kind } = await this.systemOf(id, system);
+    if (kind === 'vm')
+      throw new RuntimeError(
+        `exec in VM system "${system}" is not available in the kubernetes runtime yet (KubeVirt has no exec API)`,
+        'unavailable',
+      );
+    return execInPod(this.kc, namespace, system, argv, opts);
   }
 
   close(): Promise<void> {
     return this.watches.close();
+  }
+
+  /** Where a system runs, from the watches; not-found when the instance or system is not there. */
+  private async systemOf(id: InstanceId, system: string): Promise<{ namespace: string; kind: 'container' | 'vm' }> {
+    await this.watches.ready();
+    const namespace = this.namespaceOf(id);
+    if (this.watches.pods.get(system, namespace)) return { namespace, kind: 'container' };
+    if (this.watches.virtualMachines.get(system, namespace)) return { namespace, kind: 'vm' };
+    throw new RuntimeError(`instance ${id} has no system "${system}"`, 'not-found');
   }
 
   private namespaceOf(id: InstanceId): string {
@@ -185,8 +211,4 @@ export class KubernetesRuntime implements Runtime {
       }
     }
   }
-}
-
-function notYet(what: string): RuntimeError {
-  return new RuntimeError(`${what} are not available in the kubernetes runtime yet`, 'unavailable');
 }

@@ -67,13 +67,14 @@ export class InstanceWatches {
    * waiting, so nobody hangs; the watches keep retrying for the next caller.
    */
   ready(): Promise<void> {
-    const started = (this.started ??= Promise.all([
+    this.started ??= Promise.all([
       this.keep('namespaces', this.namespaces),
       this.keep('pods', this.pods),
       this.keep('virtualmachines', this.virtualMachines),
     ]).then(() => {
       this.synced = true;
-    }));
+    });
+    const started = this.started;
     if (this.synced) return started;
     return new Promise((resolve, reject) => {
       const fail = (err: unknown) => {
