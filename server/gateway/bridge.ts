@@ -13,6 +13,8 @@ import { CLOSE, parseControl } from './protocol.js';
 const HIGH_WATER = 1 << 20;
 
 export interface BridgeOptions {
+  /** The socket under the WebSocket (its 'drain' says the browser caught up). */
+  transport: Duplex;
   /** Called on every frame in either direction (activity). */
   onTraffic: () => void;
   /** For the log: why the console closed. */
@@ -74,18 +76,19 @@ export function bridge(
   for (const [data, isBinary] of early) fromBrowser(data, isBinary);
   ws.on('message', fromBrowser);
 
+  // Backpressure towards the browser: pause the console while the socket's send buffer is full,
+  // resume when the transport drains (cheaper than a callback per frame).
   let paused = false;
   stream.on('data', (chunk: Buffer) => {
     opts.onTraffic();
-    ws.send(chunk, { binary: true }, () => {
-      if (paused && ws.bufferedAmount < HIGH_WATER / 2) {
-        paused = false;
-        stream.resume();
-      }
-    });
+    ws.send(chunk, { binary: true });
     if (!paused && ws.bufferedAmount >= HIGH_WATER) {
       paused = true;
       stream.pause();
+      opts.transport.once('drain', () => {
+        paused = false;
+        stream.resume();
+      });
     }
   });
   stream.on('end', () => finish(CLOSE.ended, opts.endReason));

@@ -88,7 +88,7 @@ export class Gateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.alive.set(ws, true);
       ws.on('pong', () => this.alive.set(ws, true));
-      void this.open(ws, req).catch((err) => {
+      void this.open(ws, req, socket).catch((err) => {
         this.o.log.error({ err }, 'gateway: console failed to open');
         closeSocket(ws, CLOSE.runtime, 'the console could not be opened; try again');
       });
@@ -96,7 +96,7 @@ export class Gateway {
     return true;
   }
 
-  private async open(ws: WebSocket, req: http.IncomingMessage): Promise<void> {
+  private async open(ws: WebSocket, req: http.IncomingMessage, transport: Duplex): Promise<void> {
     // Frames the browser sends while the checks run are kept for the console.
     const early: Array<[RawData, boolean]> = [];
     const keep = (data: RawData, isBinary: boolean) => early.push([data, isBinary]);
@@ -144,6 +144,7 @@ export class Gateway {
     const meter = new ActivityMeter(() => this.o.store.instances.touch(id), this.o.activityIntervalMs);
     this.o.log.info({ instance: id, system, console: kind, user: grant.userId }, 'gateway: console opened');
     bridge(ws, stream, early, {
+      transport,
       onTraffic: () => meter.seen(),
       endReason: kind === 'terminal' ? 'the terminal session ended' : 'the desktop closed',
       onClose: (why) => this.o.log.info({ instance: id, system, console: kind, why }, 'gateway: console closed'),
