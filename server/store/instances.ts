@@ -109,12 +109,15 @@ export class InstanceRepository {
     courseId?: string;
     assignmentId?: string;
     credentials: StoredCredential[];
-    limits: InstanceLimits;
-    resources: Resources;
+    /** Default: the lab format's default limits and no resources (rows made outside the lifecycle). */
+    limits?: InstanceLimits;
+    resources?: Resources;
   }): Promise<InstanceRecord> {
     const now = new Date();
     const doc = await this.m.Instance.create({
       _id: r.id,
+      limits: LEGACY_LIMITS,
+      resources: { cpu: 0, memory: 0 },
       ...r,
       state: 'requested',
       revision: 0,
