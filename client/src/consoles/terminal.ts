@@ -101,6 +101,18 @@ export class TerminalConsole {
     this.term.focus();
   }
 
+  /** Types text as if the user did (the tutorial's "Run" buttons); waits a few seconds for the socket to open. */
+  type(text: string): void {
+    const data = encoder.encode(text.replace(/\r?\n/g, '\r'));
+    const deadline = Date.now() + 15_000;
+    const send = () => {
+      const socket = this.connection.socket;
+      if (socket?.readyState === WebSocket.OPEN) socket.send(data);
+      else if (Date.now() < deadline) window.setTimeout(send, 200);
+    };
+    send();
+  }
+
   private sendSize(): void {
     const message: ResizeMessage = { type: RESIZE, cols: this.term.cols, rows: this.term.rows };
     this.connection.socket?.send(JSON.stringify(message));

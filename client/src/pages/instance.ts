@@ -14,6 +14,7 @@ import { DesktopConsole } from '../consoles/desktop.js';
 import { TerminalConsole } from '../consoles/terminal.js';
 import { clear, h } from '../dom.js';
 import { link } from '../router.js';
+import { TutorialPane } from '../tutorial/pane.js';
 import { actionsFor, phaseProgress, stateLabel } from './state-text.js';
 
 type Console = TerminalConsole | DesktopConsole;
@@ -53,6 +54,23 @@ export function instancePage(root: HTMLElement, id: string): () => void {
   // TUTORIAL PANE: the tutorial helper renders the lab's pages here
   // (server/domain/tutorial/render.ts gives safe HTML). Until then: the lab's description.
   const tutorial = h('aside#tutorial-pane.tutorial-pane', { 'data-slot': 'tutorial', 'aria-label': 'Tutorial' });
+  const pane = new TutorialPane(tutorial, id, {
+    showSystem: (system) => {
+      activeSystem = system;
+      renderTabs();
+      showConsole();
+    },
+    typeInTerminal: (system, text) => {
+      const target = system ?? activeSystem;
+      if (!target) return;
+      activeSystem = target;
+      activeConsole.set(target, 'terminal');
+      renderTabs();
+      showConsole();
+      const terminal = consoles.get(key(target, 'terminal'));
+      if (terminal instanceof TerminalConsole) terminal.type(text);
+    },
+  });
 
   clear(
     root,
@@ -266,6 +284,7 @@ export function instancePage(root: HTMLElement, id: string): () => void {
     if (detail.state !== 'running') setConsoleStatus('The consoles open when the lab is running.', 'info');
     renderTabs();
     showConsole();
+    pane.setRunning(detail.state === 'running');
   }
 
   async function refresh() {
@@ -282,12 +301,6 @@ export function instancePage(root: HTMLElement, id: string): () => void {
         activeSystem = lab.systems[0]?.name;
         title.textContent = lab.title;
         document.title = `${lab.title} · Lab Orchestrator`;
-        clear(
-          tutorial,
-          h('h2', {}, 'Tutorial'),
-          h('p', {}, lab.description ?? ''),
-          h('p.muted', {}, 'The tutorial of this lab appears here.'),
-        );
       }
       if (!disposed) render(detail);
     } catch (err) {
@@ -301,6 +314,7 @@ export function instancePage(root: HTMLElement, id: string): () => void {
   return () => {
     disposed = true;
     window.clearTimeout(timer);
+    pane.dispose();
     disposeConsoles();
   };
 }

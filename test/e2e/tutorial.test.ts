@@ -1,0 +1,137 @@
+/**
+ * The tutorial pane in a real browser (Debian Chromium through
+ * playwright-core) against a real server on the local runtime (Podman): a
+ * learner opens the example lab, sees the first page, asks for a check too
+ * early (and gets the hint), types the command of step 1 into the terminal
+ * and sees step 1 turn done without a reload (the background check of the
+ * open page) and the progress bar move; after a reload the state is still
+ * there. Screenshots go to .cache/e2e/.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { readLabFolder } from '../../server/domain/lab/bundle.js';
+import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
+import { hashPassword } from '../../server/secrets.js';
+import { prepareLocalRuntime, REPO } from '../integration/local-runtime-setup.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const SHOTS = path.join(REPO, '.cache', 'e2e');
+const PASSWORD = 'a long learner password';
+
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  prepareLocalRuntime(['shell', 'desktop']);
+  if (!fs.existsSync(path.join(REPO, 'client/dist/index.html'))) {
+    execFileSync('npx', ['vite', 'build', 'client'], { cwd: REPO, stdio: 'inherit' });
+  }
+  server = await startTestServer({ runtime: new LocalRuntime({ scope: `e2e-tut-${process.pid}` }) });
+  const read = await readLabFolder(path.join(REPO, 'labs/net-basics'));
+  if (!read.ok) throw new Error('example lab unreadable');
+  const files = Object.fromEntries([...read.bundle.files].map(([p, c]) => [p, c.toString('base64')]));
+  expect((await server.api(server.adminToken, 'POST', '/api/v1/labs', { files, encoding: 'base64' })).status).toBe(201);
+  const learner = await server.user('learner');
+  await server.store.users.setPasswordHash(learner.id, await hashPassword(PASSWORD));
+
+  fs.mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  for (const i of (await server?.store.instances.list()) ?? []) await server.runtime?.destroy(i.id);
+  await server?.stop();
+});
+
+const terminalText = (system: string) =>
+  page.locator(`.terminal-screen[data-system="${system}"] .xterm-rows`).innerText();
+
+const stepDone = (id: string) => page.locator(`li[data-step="${id}"]`).getAttribute('data-done');
+const progressValue = async () => Number(await page.locator('[data-testid=tutorial-progress]').getAttribute('value'));
+
+describe('tutorial pane', () => {
+  it('turns step 1 done after the work in the terminal, without a reload, and keeps it after one', async () => {
+    onTestFailed(async () => {
+      await page.screenshot({ path: path.join(SHOTS, 'tutorial-failure.png') });
+      fs.writeFileSync(path.join(SHOTS, 'tutorial-failure.html'), await page.content());
+    });
+    await page.goto(server.url);
+    await page.waitForURL(/\/signin/);
+    await page.fill('input[name=username]', 'learner');
+    await page.fill('input[name=password]', PASSWORD);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=user]');
+    await page.click('button[data-lab="net-basics"]');
+    await page.waitForURL(/\/instances\/i[a-z0-9]+$/);
+    await page.waitForSelector('[data-testid=state]:text-is("running")', { timeout: 120_000 });
+
+    // The first page, rendered with the learner's values, and its steps.
+    const pane = page.locator('#tutorial-pane');
+    await expect.poll(() => pane.locator('.tutorial-page h1').textContent()).toBe('Who is who on the network');
+    expect(await pane.locator('.tutorial-page').innerText()).toContain('Welcome, learner!');
+    expect(await pane.locator('.tutorial-page aside.box.box-note .box-title').count()).toBe(1);
+    expect(await pane.locator('.tutorial-page img').getAttribute('src')).toMatch(
+      /^\/api\/v1\/labs\/net-basics\/versions\/1\/assets\/topology\.svg\?access=/,
+    );
+    expect(
+      await pane
+        .locator('.tutorial-page img')
+        .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+    ).toBeGreaterThan(0);
+    expect(await stepDone('own-address')).toBe('false');
+    expect(await progressValue()).toBe(0);
+
+    // Checked too early: not done, with the hint.
+    await pane.locator('button[data-check="own-address"]').click();
+    await expect
+      .poll(() => pane.locator('li[data-step="own-address"] .step-hint').innerText(), { timeout: 20_000 })
+      .toContain('ip -4 -brief address');
+    expect(await pane.locator('li[data-step="own-address"] .step-message').innerText()).toMatch(/not done yet/);
+
+    // The work, typed into the terminal of client; the open page is checked in the background.
+    await expect
+      .poll(() => page.locator('[data-testid=console-status]').textContent(), { timeout: 30_000 })
+      .toBe('connected');
+    await expect.poll(() => terminalText('client'), { timeout: 30_000 }).toMatch(/[#$]\s*$/);
+    await page.locator('.terminal-screen[data-system="client"]').click();
+    await page.keyboard.type(
+      `ip -4 -o address show | grep -v ' lo ' | awk '{sub(/\\/.*/, "", $4); print $4; exit}' > ~/address.txt`,
+    );
+    await page.keyboard.press('Enter');
+    await expect.poll(() => stepDone('own-address'), { timeout: 30_000 }).toBe('true');
+    await expect.poll(progressValue).toBe(1);
+    expect(await pane.locator('[data-testid=tutorial-progress-text]').innerText()).toMatch(/^1 of 5 steps done/);
+    // A step without a check is ticked by hand.
+    await pane.locator('li[data-step="ping-server"] input[type=checkbox]').check();
+    await expect.poll(progressValue).toBe(2);
+    await page.screenshot({ path: path.join(SHOTS, 'tutorial-done.png') });
+
+    await page.reload();
+    await page.waitForSelector('[data-testid=state]:text-is("running")', { timeout: 30_000 });
+    await expect.poll(() => stepDone('own-address'), { timeout: 15_000 }).toBe('true');
+    expect(await stepDone('ping-server')).toBe('true');
+    expect(await progressValue()).toBe(2);
+
+    // The next page keeps its place in the navigation.
+    await pane.locator('[data-testid=tutorial-next]').click();
+    await expect.poll(() => pane.locator('.tutorial-page h1').textContent()).toBe('A web server in one line');
+    expect(await pane.locator('.tutorial-page').innerText()).toContain('port 8080');
+  });
+});
