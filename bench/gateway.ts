@@ -15,7 +15,6 @@
  */
 import { type ChildProcess, execFile, execFileSync, fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
