@@ -134,4 +134,40 @@ describe('tutorial pane', () => {
     await expect.poll(() => pane.locator('.tutorial-page h1').textContent()).toBe('A web server in one line');
     expect(await pane.locator('.tutorial-page').innerText()).toContain('port 8080');
   });
+
+  it('a "Run on" button types its code into that system\'s terminal, and the step turns done', async () => {
+    const lab = [
+      'name: run-button',
+      'title: Run buttons',
+      'systems:',
+      '  - { name: box, kind: container, image: lab-orchestrator/shell }',
+      'tutorial:',
+      '  pages:',
+      '    - title: One',
+      '      body: pages/01.md',
+      '      steps:',
+      '        - id: made',
+      '          text: Make the file',
+      '          check: { system: box, run: "test -f /root/made-by-button" }',
+    ].join('\n');
+    const page1 = '# One\n\n```bash run=box copy\ntouch /root/made-by-button\n```\n';
+    const files = { 'lab.yaml': lab, 'pages/01.md': page1 };
+    expect((await server.api(server.adminToken, 'POST', '/api/v1/labs', { files })).status).toBe(201);
+    await page.goto(server.url);
+    await page.click('button[data-lab="run-button"]');
+    await page.waitForURL(/\/instances\/i[a-z0-9]+$/);
+    await page.waitForSelector('[data-testid=state]:text-is("running")', { timeout: 120_000 });
+    const pane = page.locator('#tutorial-pane');
+    const run = pane.locator('.code-action button[data-action="run"][data-system="box"]');
+    await run.waitFor();
+    expect(await run.textContent()).toBe('Run on box');
+    await expect
+      .poll(() => page.locator('[data-testid=console-status]').textContent(), { timeout: 30_000 })
+      .toBe('connected');
+    await expect.poll(() => terminalText('box'), { timeout: 30_000 }).toMatch(/[#$]\s*$/);
+    await run.click();
+    await expect.poll(() => terminalText('box'), { timeout: 15_000 }).toContain('touch /root/made-by-button');
+    await expect.poll(() => stepDone('made'), { timeout: 30_000 }).toBe('true');
+    await expect.poll(progressValue).toBe(1);
+  });
 });
