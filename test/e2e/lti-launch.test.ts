@@ -1,0 +1,158 @@
+/**
+ * LTI launches in a real browser (Debian Chromium through playwright-core):
+ * from the test platform's course page, a learner's activity opens in the
+ * iframe and lands on their own instance's workspace page; the tool runs on
+ * another site than the platform (`localhost` vs `127.0.0.1`), so the frame
+ * is third-party, and the browser profile blocks third-party cookies: the
+ * launch works without them.
+ * A second learner gets their own instance; "open in a new window" works too.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
+import { prepareLocalRuntime, REPO } from '../integration/local-runtime-setup.js';
+import { LAB_NAME, labUpload, registrationOf, startWorld, type World } from '../integration/lti-support.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait.js';
+
+let server: TestServer;
+let world: World;
+let browser: BrowserContext;
+let profile = '';
+
+beforeAll(async () => {
+  prepareLocalRuntime(['shell']);
+  server = await startTestServer({ runtime: new LocalRuntime({ scope: `e2e-lti-${process.pid}` }) });
+  // The platform reaches the tool at another site than its own pages.
+  world = await startWorld(server.url.replace('127.0.0.1', 'localhost'));
+  expect((await server.api(server.adminToken, 'POST', '/api/v1/labs', labUpload())).status).toBe(201);
+  expect((await server.api(server.adminToken, 'POST', '/lti/platforms', registrationOf(world))).status).toBe(201);
+  // A profile that blocks third-party cookies: the tool (localhost) inside the platform's page (127.0.0.1) gets none.
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'lo-chromium-'));
+  fs.mkdirSync(path.join(profile, 'Default'));
+  fs.writeFileSync(
+    path.join(profile, 'Default', 'Preferences'),
+    JSON.stringify({ profile: { cookie_controls_mode: 1, block_third_party_cookies: true } }),
+  );
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  for (const i of (await server?.store.instances.list()) ?? []) await server.runtime?.destroy(i.id);
+  await world?.running.close();
+  await server?.stop();
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+});
+
+const workspaceUrl = (url: string) => url.startsWith(`${server.url}/instances/`);
+
+/**
+ * The tool's redirect to the workspace page (instance id and launch code),
+ * caught as the browser requests it: the client page may move on at once.
+ */
+function workspaceRequest(page: Page) {
+  return page
+    .context()
+    .waitForEvent('request', { predicate: (r) => workspaceUrl(r.url()) && r.isNavigationRequest(), timeout: 30_000 })
+    .then((r) => {
+      const url = new URL(r.url());
+      return { instanceId: decodeURIComponent(url.pathname.split('/')[2]!), code: url.searchParams.get('session') };
+    });
+}
+
+async function launchInFrame(user: string) {
+  const page = await browser.newPage();
+  const shots = path.join(REPO, '.cache', 'e2e');
+  fs.mkdirSync(shots, { recursive: true });
+  await page.goto(world.running.platform.urls.coursePage(world.courseId, user));
+  const request = workspaceRequest(page);
+  await page.click(`li[data-link-id="${world.linkId}"] a.launch`);
+  const where = await request;
+  const frame = page.frame({ name: 'tool-frame' })!;
+  await waitFor('the workspace page to load in the frame', async () =>
+    frame.url().startsWith(server.url) ? true : undefined,
+  );
+  await page.screenshot({ path: path.join(shots, `lti-${user}.png`) });
+  return { page, frame, ...where };
+}
+
+describe('LTI launch in Chromium', () => {
+  it('opens the learner’s own running instance inside the course page', async () => {
+    const { page, frame, instanceId, code } = await launchInFrame('alice');
+    expect(code).toBeTruthy();
+    // The tool's state cookie, set in the third-party frame, was blocked.
+    expect((await page.context().cookies()).filter((c) => c.domain === 'localhost')).toEqual([]);
+    const instance = await server.store.instances.get(instanceId);
+    expect(instance?.labName).toBe(LAB_NAME);
+    expect((await server.store.users.get(instance!.ownerId))?.name).toBe('Alice Learner');
+
+    // Inside the frame, the page trades the one-time code for its session (sessionStorage, no cookie).
+    const session = await frame.evaluate(async (c) => {
+      const res = await fetch('/lti/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code: c }),
+      });
+      const body = (await res.json()) as { token: string; instanceId: string; user: { name: string } };
+      // The client keeps its session in sessionStorage (client/src/session.ts).
+      const storage = (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } })
+        .sessionStorage;
+      if (res.ok) storage.setItem('lab-orchestrator.session', JSON.stringify(body));
+      return { status: res.status, body };
+    }, code);
+    expect(session.status).toBe(201);
+    expect(session.body).toMatchObject({ instanceId, user: { name: 'Alice Learner' } });
+    const api = await fetch(`${server.url}/api/v1/instances/${instanceId}`, {
+      headers: { authorization: `Bearer ${session.body.token}` },
+    });
+    expect(api.status).toBe(200);
+    await waitFor('the instance to run', async () =>
+      (await server.store.instances.get(instanceId))?.state === 'running' ? true : undefined,
+    );
+    // Signed in, the frame shows the learner's workspace of that instance.
+    await frame.goto(`${server.url}/instances/${instanceId}`);
+    await frame.waitForSelector('[data-testid="user"]', { timeout: 30_000 });
+    expect(await frame.textContent('[data-testid="user"]')).toBe('Alice Learner');
+    expect(frame.url()).toBe(`${server.url}/instances/${instanceId}`);
+    await page.screenshot({ path: path.join(REPO, '.cache', 'e2e', 'lti-workspace.png') });
+    await page.close();
+  });
+
+  it('gives a second learner their own instance', async () => {
+    const alice = await launchInFrame('alice');
+    const bob = await launchInFrame('bob');
+    expect(bob.instanceId).not.toBe(alice.instanceId);
+    const owners = await Promise.all(
+      [alice.instanceId, bob.instanceId].map(async (id) => (await server.store.instances.get(id))!.ownerId),
+    );
+    expect(new Set(owners).size).toBe(2);
+    await alice.page.close();
+    await bob.page.close();
+  });
+
+  it('opens in a new window', async () => {
+    const page = await browser.newPage();
+    await page.goto(world.running.platform.urls.coursePage(world.courseId, 'alice'));
+    const request = workspaceRequest(page);
+    await page.click(`li[data-link-id="${world.linkId}"] a.launch-window`);
+    const { instanceId, code } = await request;
+    expect(code).toBeTruthy();
+    expect((await server.store.instances.get(instanceId))?.labName).toBe(LAB_NAME);
+    await page.close();
+  });
+});
