@@ -366,6 +366,35 @@ describe('grades', () => {
   });
 });
 
+describe('grades from the tutorial', () => {
+  it('ticking a step in the workspace posts the new score to the gradebook', async () => {
+    const { instanceId, code } = await learnerLaunch('bob');
+    const session = await exchange(code);
+    await waitFor('the instance to run', async () =>
+      (await server.store.instances.get(instanceId))?.state === 'running' ? true : undefined,
+    );
+    const ticked = await server.api(
+      session.body.token,
+      'POST',
+      `/api/v1/instances/${instanceId}/tutorial/steps/second/tick`,
+      { done: true },
+    );
+    expect(ticked.status, JSON.stringify(ticked.body)).toBe(200);
+    const entry = await waitFor(
+      'bob to have 7 points',
+      async () =>
+        platform().grade(world.lineItemId, 'bob')?.grade === 7 ? platform().grade(world.lineItemId, 'bob') : undefined,
+      20,
+    );
+    expect(entry!.score).toMatchObject({
+      userId: 'bob',
+      scoreGiven: 7,
+      scoreMaximum: 10,
+      activityProgress: 'InProgress',
+    });
+  });
+});
+
 describe('roster', () => {
   it('gives the instructor the course members with their instance and score', async () => {
     const { answer } = await launch(urls().launch(world.linkId, 'teacher'));
