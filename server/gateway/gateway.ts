@@ -163,6 +163,11 @@ export class Gateway {
     this.proxy.sweep();
   }
 
+  /** Drops every console socket without a close frame, as a network blip does (tests, operators). */
+  dropAll(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+  }
+
   /** Closes every socket (server shutdown). */
   close(): void {
     clearInterval(this.ping);

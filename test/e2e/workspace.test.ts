@@ -83,9 +83,12 @@ describe('workspace', () => {
     await page.fill('input[name=password]', 'wrong password');
     await page.click('button[type=submit]');
     await expect.poll(() => page.locator('p.error').textContent()).toBe('wrong user name or password');
+    await page.screenshot({ path: path.join(SHOTS, 'signin.png') });
     await page.fill('input[name=password]', PASSWORD);
     await page.click('button[type=submit]');
     await page.waitForSelector('[data-testid=user]');
+    await page.waitForSelector('button[data-lab="net-basics"]');
+    await page.screenshot({ path: path.join(SHOTS, 'labs.png') });
 
     await page.click('button[data-lab="net-basics"]');
     await page.waitForURL(/\/instances\/i[a-z0-9]+$/);
@@ -103,6 +106,20 @@ describe('workspace', () => {
       .toBeGreaterThanOrEqual(2);
     await page.screenshot({ path: path.join(SHOTS, 'workspace-terminal.png') });
 
+    // A blip: every socket dropped. The page reconnects by itself (fresh ticket) and the terminal works again.
+    server.gateway.dropAll();
+    await expect
+      .poll(() => page.locator('[data-testid=console-status]').textContent())
+      .toMatch(/reconnecting|connecting/);
+    await expect
+      .poll(() => page.locator('[data-testid=console-status]').textContent(), { timeout: 30_000 })
+      .toBe('connected');
+    const again = `again-${randomBytes(4).toString('hex')}`;
+    await typeInTerminal('client', `echo ${again}`);
+    await expect
+      .poll(async () => (await terminalText('client')).split(again).length - 1, { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(2);
+
     // The other system's tab: its own shell, on its own host.
     await page.click('button.tab[data-system="server"]');
     await expect
@@ -114,9 +131,18 @@ describe('workspace', () => {
     // The desktop of client: noVNC draws the remote screen on a canvas.
     await page.click('button.tab[data-system="client"]');
     await page.click('button[data-console-switch="desktop"]');
+    // Share of lit pixels on noVNC's canvas (runs in the page; typed without the DOM library).
     const drawn = async () =>
       page.evaluate(() => {
-        const canvas = document.querySelector<HTMLCanvasElement>('.desktop-screen canvas');
+        type Canvas = {
+          width: number;
+          height: number;
+          getContext(
+            kind: '2d',
+          ): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+        };
+        const doc = (globalThis as unknown as { document: { querySelector(s: string): Canvas | null } }).document;
+        const canvas = doc.querySelector('.desktop-screen canvas');
         if (!canvas || canvas.width < 100) return 0;
         const data = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data;
         if (!data) return 0;
@@ -124,7 +150,7 @@ describe('workspace', () => {
         for (let i = 0; i < data.length; i += 4) if (data[i]! + data[i + 1]! + data[i + 2]! > 60) lit++;
         return lit / (data.length / 4);
       });
-    await expect.poll(drawn, { timeout: 60_000, intervals: [500] }).toBeGreaterThan(0.01);
+    await expect.poll(drawn, { timeout: 60_000, interval: 500 }).toBeGreaterThan(0.01);
     await page.screenshot({ path: path.join(SHOTS, 'workspace-desktop.png') });
 
     // The terminal of client kept its session while the desktop was shown.
