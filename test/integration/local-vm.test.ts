@@ -133,6 +133,9 @@ describe('QEMU VM driver with tiny-vm', () => {
     await driver.pause(instance);
     expect((await driver.status(instance, 'server'))?.phase).toBe('paused');
     await expect(driver.exec(instance, 'server', ['true'], { timeout: 2 })).rejects.toThrow(/paused/);
+    // The reconciler may call create again: a paused VM is adopted as it is, not rebooted or removed.
+    await driver.create(instance, vmSystem('server', TINY), net());
+    expect((await driver.status(instance, 'server'))?.phase).toBe('paused');
     await sleep(4000);
     await driver.resume(instance);
     const after = await uptime();

@@ -110,7 +110,12 @@ export class QemuVmDriver implements VmDriver {
     await this.lifecycle.run(key, async () => {
       try {
         const record = await readRecord(paths);
-        if (record && (await runningPid(paths))) return await this.waitReady(paths, record);
+        if (record && (await runningPid(paths))) {
+          // Adopt: a VM that was ready once, or is paused, stays as it is.
+          if (existsSync(this.readyMarker(paths))) return;
+          if ((await runState(files(paths).qmp).catch(() => 'unknown')) === 'paused') return;
+          return await this.waitReady(paths, record);
+        }
         // A state folder without QEMU (server or host crashed): boot the same disk again.
         if (record && existsSync(files(paths).overlay)) {
           const image = await resolveImage(this.imagesDir, record.image);
