@@ -152,7 +152,7 @@ export async function startServer(
   await leadership.renew(); // a lone server leads before its first request
   progress.register(gradeListener);
   const backgroundChecks = new BackgroundChecks(tutorials, log);
-  if (runtime) backgroundChecks.start();
+  backgroundChecks.start();
   log.info({ url, runtime: lifecycle.runtimeName }, 'lab orchestrator listening');
 
   return {

@@ -6,7 +6,7 @@ import { ProgressEvents } from './progress-events.js';
 const event = { instanceId: 'i1', score: 1 } as ProgressEvent;
 
 describe('progress events', () => {
-  it('hands each event to every listener in order; a failing one does not stop the others', async () => {
+  it('hands each event to every listener in order; a failing one does not stop the others, and the call fails so the event is kept', async () => {
     const hub = new ProgressEvents(createLogger('silent'));
     const seen: string[] = [];
     hub.register({ progressChanged: async () => void seen.push('first') });
@@ -16,10 +16,10 @@ describe('progress events', () => {
       },
     });
     const remove = hub.register({ progressChanged: async (e) => void seen.push(`third:${e.instanceId}`) });
-    await hub.progressChanged(event);
+    await expect(hub.progressChanged(event)).rejects.toThrow('1 progress listener(s) failed');
     expect(seen).toEqual(['first', 'third:i1']);
     remove();
-    await hub.progressChanged(event);
+    await expect(hub.progressChanged(event)).rejects.toThrow(AggregateError);
     expect(seen).toEqual(['first', 'third:i1', 'first']);
   });
 });

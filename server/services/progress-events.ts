@@ -22,17 +22,20 @@ export class ProgressEvents implements ProgressListener {
   }
 
   /**
-   * One listener failing does not keep the event from the others; its
-   * failure is logged (listeners are durable queues: a failure is the
-   * database's, and the state it would enqueue is already stored).
+   * One listener failing does not keep the event from the others; it is
+   * logged, and the call then fails, so the caller keeps the event to send
+   * again (listeners tolerate repeats).
    */
   async progressChanged(event: ProgressEvent): Promise<void> {
+    const failures: unknown[] = [];
     for (const listener of [...this.listeners]) {
       try {
         await listener.progressChanged(event);
       } catch (err) {
         this.log.error({ err, instance: event.instanceId }, 'a progress listener failed');
+        failures.push(err);
       }
     }
+    if (failures.length > 0) throw new AggregateError(failures, `${failures.length} progress listener(s) failed`);
   }
 }

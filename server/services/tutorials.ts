@@ -27,6 +27,7 @@ import {
   applyStepResult,
   computeProgress,
   type Progress,
+  type ProgressEvent,
   type ProgressListener,
   progressEvent,
   type StepResult,
@@ -370,10 +371,8 @@ export class TutorialService {
         }
         if (!next.changed) return read;
         const at = new Date(this.now());
-        if (!(await this.deps.store.progress.save(read, next.states, next.progress.score, at))) continue;
-        if (next.progressChanged) {
-          await this.deps.events.progressChanged(
-            progressEvent(
+        const event = next.progressChanged
+          ? progressEvent(
               {
                 instanceId: instance.id,
                 userId: instance.ownerId,
@@ -383,13 +382,38 @@ export class TutorialService {
               },
               next.progress,
               at.toISOString(),
-            ),
-          );
-        }
+            )
+          : undefined;
+        if (!(await this.deps.store.progress.save(read, next.states, next.progress.score, at, event))) continue;
+        if (event) await this.deliver(instance.id, instance.ownerId, event);
         return { ...read, steps: next.states, score: next.progress.score, revision: read.revision + 1, updatedAt: at };
       }
       throw new HttpError(503, 'the progress of this instance changes too fast; try again');
     });
+  }
+
+  /** Hands an event to the listeners; it stays stored (and is sent again) until they all took it. */
+  private async deliver(instanceId: string, userId: string, event: ProgressEvent): Promise<void> {
+    try {
+      await this.deps.events.progressChanged(event);
+      await this.deps.store.progress.delivered(instanceId, userId, event);
+    } catch (err) {
+      this.deps.log.warn({ err, instance: instanceId }, 'progress event kept, to be sent again');
+    }
+  }
+
+  /**
+   * Sends again the events that were stored but not delivered: the process
+   * stopped between the write and the delivery, or a listener failed. The
+   * background job calls it at start and then now and then.
+   */
+  async redeliver(): Promise<void> {
+    for (const { instanceId, userId } of await this.deps.store.progress.undelivered()) {
+      await this.exclusive(instanceId, async () => {
+        const event = await this.deps.store.progress.pendingEvent(instanceId, userId);
+        if (event) await this.deliver(instanceId, userId, event);
+      });
+    }
   }
 
   private async exclusive<T>(key: string, job: () => Promise<T>): Promise<T> {

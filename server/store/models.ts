@@ -156,6 +156,8 @@ const progressSchema = new Schema(
     score: { type: Number, default: 0 },
     /** Bumped by every write: the condition of the next one (read, apply, write without lost updates). */
     revision: { type: Number, default: 0 },
+    /** The ProgressEvent of the last write until every listener took it (sent again after a crash). */
+    pendingEvent: Schema.Types.Mixed,
     updatedAt: { type: Date, default: () => new Date() },
   },
   opts,

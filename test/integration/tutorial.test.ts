@@ -334,6 +334,34 @@ describe('tutorial of an instance', () => {
     await server.api(learner().token, 'POST', `/api/v1/instances/${id}/stop`);
   });
 
+  it('sends an event again when a listener failed, also after a restart', async () => {
+    events = [];
+    const remove = server.handle.progress.register({
+      progressChanged: async () => {
+        throw new Error('the grade outbox is down');
+      },
+    });
+    const tick = await server.api(learner().token, 'POST', `/api/v1/instances/${keepId}/tutorial/steps/read/tick`, {
+      done: false,
+    });
+    expect(tick.status).toBe(200); // the learner's tick is stored all the same
+    expect(events).toHaveLength(1);
+    expect(await server.handle.store.progress.undelivered()).toEqual([{ instanceId: keepId, userId: learner().id }]);
+    remove();
+
+    await server.handle.close(); // as if the process stopped before the event was delivered
+    server = await start();
+    events = [];
+    listen(server);
+    await waitFor('the event sent again', async () => (events.length > 0 ? true : undefined), 15);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ instanceId: keepId, scoreGiven: 3, stepsDone: 2 });
+    expect(await server.handle.store.progress.undelivered()).toEqual([]);
+    await server.api(learner().token, 'POST', `/api/v1/instances/${keepId}/tutorial/steps/read/tick`, { done: true });
+    expect(events).toHaveLength(2);
+    expect(await server.handle.store.progress.undelivered()).toEqual([]);
+  });
+
   it('gives instructors of the course a progress table and CSV; learners and other instructors are refused', async () => {
     const store = server.handle.store;
     const course = await store.users.upsertCourse('local:net-101', 'Networks 101');
