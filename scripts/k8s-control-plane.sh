@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane for the tests: etcd, kube-apiserver (RBAC) and
 # kube-controller-manager, built from Go modules and run on loopback, with the
-# KubeVirt CRDs installed. No kubelet: objects are validated and stored for real,
-# namespaces are finalized and garbage is collected, nothing is scheduled.
+# KubeVirt CRDs installed: objects are validated and stored for real,
+# namespaces are finalized and garbage is collected. `start` runs no kubelet
+# (nothing is scheduled); `start-node` adds one (containerd) and the scheduler.
 #
 #   scripts/k8s-control-plane.sh build   # compile into .cache/k8s/bin-<version>/ (cached)
 #   scripts/k8s-control-plane.sh start   # idempotent; prints `export KUBECONFIG=...`
 #   eval "$(scripts/k8s-control-plane.sh env)"
+#   scripts/k8s-control-plane.sh start-node  # root: + kubelet, containerd, scheduler: pods run
+#   scripts/k8s-control-plane.sh stop-node   # the node only (other tests expect no kubelet)
 #   scripts/k8s-control-plane.sh stop
 #
 # Why from Go modules: no cluster, kind image or k3s is reachable here, but the Go
@@ -56,41 +59,48 @@ install_tools() {
 # build
 
 build() {
+  build_binaries etcd go.etcd.io/etcd/server/v3 \
+    kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver \
+    kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
+  build_crds
+}
+
+# A node that runs pods for real (start-node): kubelet, and the scheduler to bind pods to it.
+build_node() {
+  build_binaries kubelet k8s.io/kubernetes/cmd/kubelet kube-scheduler k8s.io/kubernetes/cmd/kube-scheduler
+}
+
+build_binaries() { # (binary package)...
   need_go
-  # kube-scheduler is only needed to bind pods to (kwok or real) nodes: opt in.
-  local want=(etcd kube-apiserver kube-controller-manager) pkgs=(go.etcd.io/etcd/server/v3
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
-  if [[ "${K8S_WITH_SCHEDULER:-0}" == 1 ]]; then
-    want+=(kube-scheduler)
-    pkgs+=(k8s.io/kubernetes/cmd/kube-scheduler)
-  fi
-  local all=1 b
+  local want=() pkgs=() b
+  while (($#)); do want+=("$1") pkgs+=("$2"); shift 2; done
+  local all=1
   for b in "${want[@]}"; do [[ -x "$BIN/$b" ]] || all=0; done
   if ((all)); then
-    log "binaries present in $BIN"
-  else
-    local tmp="$CACHE/build-tmp"
-    rm -rf "$tmp" && mkdir -p "$tmp"
-    local ld="" p
-    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-      ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=37"
-      ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
-    done
-    log "building ${want[*]} $K8S_VERSION (cold: about 25 minutes on 2 cores)"
-    local start=$SECONDS n=0 line
-    # -v names each package as it is compiled: count them as progress.
-    (cd "$TOOLS" && CGO_ENABLED=0 go build -mod=readonly -trimpath -v -ldflags "-s -w$ld" -o "$tmp/" \
-      "${pkgs[@]}" 2>&1) | while IFS= read -r line; do
-      n=$((n + 1))
-      if [[ "$line" == *": "* || "$line" == "#"* ]]; then echo "$line" >&2; fi
-      if ((n % 100 == 0)); then log "compiled $n packages ($((SECONDS - start))s)"; fi
-    done
-    [[ -x "$tmp/server" ]] && mv "$tmp/server" "$tmp/etcd"
-    for b in "${want[@]}"; do [[ -x "$tmp/$b" ]] || die "build failed: $b missing"; done
-    mkdir -p "$BIN" && mv "$tmp"/* "$BIN/" && rmdir "$tmp"
-    log "built in $((SECONDS - start))s into $BIN"
+    log "${want[*]} present in $BIN"
+    return 0
   fi
-  build_crds
+  local tmp="$CACHE/build-tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  local ld="" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=37"
+    ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  log "building ${want[*]} $K8S_VERSION (cold, the control plane takes about 25 minutes on 2 cores)"
+  local start=$SECONDS n=0 line
+  # -v names each package as it is compiled: count them as progress.
+  (cd "$TOOLS" && CGO_ENABLED=0 go build -mod=readonly -trimpath -v -ldflags "-s -w$ld" -o "$tmp/" \
+    "${pkgs[@]}" 2>&1) | while IFS= read -r line; do
+    n=$((n + 1))
+    if [[ "$line" == *": "* || "$line" == "#"* ]]; then echo "$line" >&2; fi
+    if ((n % 100 == 0)); then log "compiled $n packages ($((SECONDS - start))s)"; fi
+  done
+  # etcd's main package is the module root: go names the binary after it.
+  [[ -x "$tmp/server" ]] && mv "$tmp/server" "$tmp/etcd"
+  for b in "${want[@]}"; do [[ -x "$tmp/$b" ]] || die "build failed: $b missing"; done
+  mkdir -p "$BIN" && mv "$tmp"/* "$BIN/" && rmdir "$tmp"
+  log "built ${want[*]} in $((SECONDS - start))s into $BIN"
 }
 
 # The KubeVirt CRDs, generated from KubeVirt's own published schemas (never
@@ -197,6 +207,8 @@ start_apiserver() {
     --advertise-address=192.0.2.1 --endpoint-reconciler-type=none \
     --cert-dir="$RUN/apiserver-certs" --tls-cert-file="$d/apiserver.crt" --tls-private-key-file="$d/apiserver.key" \
     --client-ca-file="$d/ca.crt" \
+    --kubelet-client-certificate="$d/admin.crt" --kubelet-client-key="$d/admin.key" \
+    --kubelet-preferred-address-types=InternalIP,Hostname \
     --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
     --authorization-mode=RBAC \
     --service-account-issuer="$SERVER" \
@@ -226,7 +238,7 @@ start_controller_manager() {
   pid_alive kube-controller-manager && return 0
   "$BIN/kube-controller-manager" --kubeconfig="$KUBECONFIG_FILE" \
     --leader-elect=false --secure-port=0 \
-    --controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,root-ca-certificate-publisher-controller \
+    --controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,root-ca-certificate-publisher-controller,node-lifecycle-controller \
     --service-account-private-key-file="$RUN/pki/sa.key" --root-ca-file="$RUN/pki/ca.crt" \
     --use-service-account-credentials=false \
     >"$RUN/kube-controller-manager.log" 2>&1 &
@@ -250,7 +262,182 @@ start() {
   print_env
 }
 
+# ---------------------------------------------------------------------------
+# start-node: a real kubelet (containerd, CNI bridge) and the scheduler, so
+# pods run and exec, port-forward and logs work. Root only. What these
+# machines need (shared/KUBERNETES-NOTES.md): cgroup v1 allowed, cgroupfs, no
+# swap check, and containerd must not lower OOM scores (EPERM here). No
+# registry: images are built here from busybox-static and imported.
+
+NODE="$CACHE/node"
+NODE_NAME=node-1
+TEST_IMAGE=localhost/lab-orchestrator/busybox:1
+PAUSE_IMAGE=localhost/lab-orchestrator/pause:1
+
+node_tools() {
+  [[ $(id -u) == 0 ]] || die "start-node needs root (kubelet, containerd)"
+  local missing=()
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  [[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
+  [[ -x /bin/busybox ]] || missing+=(busybox-static)
+  command -v podman >/dev/null || missing+=(podman)
+  ((${#missing[@]} == 0)) && return 0
+  log "installing ${missing[*]}"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; then
+    apt-get update -q >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+  fi
+}
+
+node_ip() { ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p'; }
+
+nctr() { ctr -a "$NODE/containerd.sock" -n k8s.io "$@"; }
+
+start_containerd() {
+  pid_alive_node containerd && return 0
+  mkdir -p "$NODE/cni" "$NODE/containerd-root" "$NODE/containerd-state"
+  cat >"$NODE/containerd.toml" <<TOML
+version = 2
+root = "$NODE/containerd-root"
+state = "$NODE/containerd-state"
+[grpc]
+  address = "$NODE/containerd.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$NODE/cni"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        BinaryName = "$(command -v runc)"
+TOML
+  cat >"$NODE/cni/10-lab.conflist" <<JSON
+{ "cniVersion": "0.4.0", "name": "lab-test", "plugins": [
+  { "type": "bridge", "bridge": "labk8s0", "isGateway": true, "ipMasq": false,
+    "ipam": { "type": "host-local", "ranges": [[{ "subnet": "10.244.0.0/24" }]], "dataDir": "$NODE/cni-ipam" } },
+  { "type": "portmap", "capabilities": { "portMappings": true } } ] }
+JSON
+  containerd --config "$NODE/containerd.toml" >"$NODE/containerd.log" 2>&1 &
+  echo $! >"$NODE/containerd.pid"
+  wait_for_node containerd "containerd" 30 nctr version
+}
+
+# The pause image and a test image: one busybox-static image under both names.
+node_images() {
+  local have
+  have="$(nctr images ls -q)"
+  grep -qx "$PAUSE_IMAGE" <<<"$have" && grep -qx "$TEST_IMAGE" <<<"$have" && return 0
+  local dir="$NODE/image"
+  mkdir -p "$dir" && cp /bin/busybox "$dir/busybox"
+  printf '%s\n' 'FROM scratch' 'COPY busybox /bin/busybox' 'RUN ["/bin/busybox", "--install", "-s", "/bin"]' \
+    'ENTRYPOINT ["/bin/sleep", "2147483647"]' >"$dir/Containerfile"
+  # runc and explicit limits: podman's defaults fail here (shared/ENVIRONMENT.md).
+  podman --runtime runc build -q --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 -t "$TEST_IMAGE" "$dir" >&2
+  podman save --format oci-archive -o "$dir/image.tar" "$TEST_IMAGE" >&2
+  nctr images import --base-name "$TEST_IMAGE" "$dir/image.tar" >&2
+  nctr images tag --force "$TEST_IMAGE" "$PAUSE_IMAGE" >&2
+}
+
+start_kubelet() {
+  pid_alive_node kubelet && return 0
+  local ip
+  ip="$(node_ip)"
+  [[ -n "$ip" ]] || die "no IPv4 address with a route for the node"
+  mkdir -p "$NODE/kubelet"
+  cat >"$NODE/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+failCgroupV1: false
+cgroupDriver: cgroupfs
+failSwapOn: false
+containerRuntimeEndpoint: unix://$NODE/containerd.sock
+authentication: { anonymous: { enabled: true }, webhook: { enabled: false } }
+authorization: { mode: AlwaysAllow }
+address: $ip
+port: 10250
+readOnlyPort: 0
+healthzPort: 0
+resolvConf: /etc/resolv.conf
+enforceNodeAllocatable: []
+evictionHard: { "memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%" }
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+localStorageCapacityIsolation: false
+YAML
+  "$BIN/kubelet" --config="$NODE/kubelet.yaml" --kubeconfig="$KUBECONFIG_FILE" \
+    --root-dir="$NODE/kubelet" --cert-dir="$NODE/kubelet/pki" \
+    --hostname-override="$NODE_NAME" --node-ip="$ip" >"$NODE/kubelet.log" 2>&1 &
+  echo $! >"$NODE/kubelet.pid"
+  wait_for_node kubelet "node $NODE_NAME Ready" 120 node_ready
+}
+
+node_ready() {
+  [[ "$(kc get node "$NODE_NAME" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == True ]]
+}
+
+start_scheduler() {
+  pid_alive_node kube-scheduler && return 0
+  "$BIN/kube-scheduler" --kubeconfig="$KUBECONFIG_FILE" --leader-elect=false --secure-port=0 \
+    >"$NODE/kube-scheduler.log" 2>&1 &
+  echo $! >"$NODE/kube-scheduler.pid"
+}
+
+pid_alive_node() { [[ -f "$NODE/$1.pid" ]] && kill -0 "$(cat "$NODE/$1.pid")" 2>/dev/null; }
+
+wait_for_node() { # process, description, seconds, command...
+  local proc="$1" what="$2" secs="$3" i
+  shift 3
+  for ((i = 0; i < secs * 4; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    pid_alive_node "$proc" || die "$proc exited while waiting for $what: see $NODE/$proc.log"
+    sleep 0.25
+  done
+  die "timed out waiting for $what (logs in $NODE)"
+}
+
+start_node() {
+  node_tools
+  start >/dev/null
+  build_node
+  mkdir -p "$NODE"
+  start_containerd
+  node_images
+  start_kubelet
+  start_scheduler
+  log "node $NODE_NAME ready; test image $TEST_IMAGE"
+  print_env
+}
+
+stop_node() {
+  local p t
+  for p in kube-scheduler kubelet; do
+    pid_alive_node "$p" && kill "$(cat "$NODE/$p.pid")"
+    rm -f "$NODE/$p.pid"
+  done
+  if pid_alive_node containerd; then
+    # Containers outlive containerd (their shims): end them first.
+    for t in $(nctr tasks ls -q 2>/dev/null); do nctr tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true; done
+    sleep 1
+    for t in $(nctr containers ls -q 2>/dev/null); do
+      nctr tasks rm -f "$t" >/dev/null 2>&1 || true
+      nctr containers rm "$t" >/dev/null 2>&1 || true
+    done
+    kill "$(cat "$NODE/containerd.pid")"
+  fi
+  rm -f "$NODE/containerd.pid"
+  # Pod volumes and sandbox /dev/shm stay mounted after their processes.
+  grep -o " $NODE/[^ ]*" /proc/mounts | sort -r | xargs -r umount 2>/dev/null || true
+}
+
 stop() {
+  stop_node
   local p
   for p in kube-controller-manager kube-apiserver etcd; do
     if pid_alive "$p"; then
@@ -267,8 +454,11 @@ stop() {
 
 case "${1:-}" in
 build) build ;;
+build-node) build_node ;;
 start) start ;;
+start-node) start_node ;;
+stop-node) stop_node ;;
 stop) stop ;;
 env) print_env ;;
-*) die "usage: $0 build|start|stop|env" ;;
+*) die "usage: $0 build|build-node|start|start-node|stop-node|stop|env" ;;
 esac

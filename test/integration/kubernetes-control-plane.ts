@@ -23,6 +23,21 @@ export async function startControlPlane(): Promise<string> {
   return match[1];
 }
 
+/** Also a kubelet (containerd) and the scheduler, so pods really run; needs root. */
+export async function startNode(): Promise<{ kubeconfig: string; image: string }> {
+  const { stdout, stderr } = await run(SCRIPT, ['start-node'], { maxBuffer: 16 * 1024 * 1024, timeout: 280_000 });
+  const kubeconfig = /^export KUBECONFIG=(.+)$/m.exec(stdout)?.[1];
+  const image = /test image (\S+)/.exec(stderr)?.[1];
+  if (!kubeconfig || !image)
+    throw new Error(`${SCRIPT} start-node printed no KUBECONFIG or image:\n${stdout}\n${stderr}`);
+  return { kubeconfig, image };
+}
+
+/** Stops the kubelet and the scheduler again: the other tests expect pods that never get a node. */
+export async function stopNode(): Promise<void> {
+  await run(SCRIPT, ['stop-node'], { timeout: 120_000 });
+}
+
 export function adminConfig(file: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(file);

@@ -1,0 +1,85 @@
+/**
+ * The kubernetes runtime with pods that really run: a kubelet (containerd,
+ * CNI bridge) and the scheduler beside the API server
+ * (`scripts/k8s-control-plane.sh start-node`). Exec and terminals go the
+ * whole way: runtime → API server → kubelet → container. The image is
+ * busybox-static built on this machine (there is no registry here).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LabInput } from '../../server/domain/lab/schema.js';
+import { KubernetesRuntime } from '../../server/runtime/kubernetes/runtime.js';
+import { instanceOf } from '../../server/runtime/kubernetes/test-lab.js';
+import type { InstanceSpec } from '../../server/runtime/runtime.js';
+import { adminConfig, eventually, startNode, stopNode } from './kubernetes-control-plane.js';
+
+let runtime: KubernetesRuntime;
+let spec: InstanceSpec;
+
+beforeAll(async () => {
+  const { kubeconfig, image } = await startNode();
+  runtime = new KubernetesRuntime({ kubeConfig: adminConfig(kubeconfig) });
+  const lab: LabInput = {
+    name: 'busybox',
+    title: 'Busybox',
+    systems: [
+      {
+        name: 'client',
+        kind: 'container',
+        image,
+        command: ['/bin/sleep', '2147483647'],
+        resources: { cpu: '100m', memory: '64Mi' },
+      },
+    ],
+  };
+  spec = instanceOf(lab, `n-${Date.now().toString(36)}`);
+  await runtime.provision(spec);
+});
+
+afterAll(async () => {
+  if (spec) await runtime?.destroy(spec.id);
+  await runtime?.close();
+  await stopNode();
+});
+
+describe('KubernetesRuntime on a real kubelet', () => {
+  it('reports the container system ready once the kubelet runs it', async () => {
+    await eventually('client ready', async () => (await runtime.status(spec.id)).systems[0]?.phase === 'ready', 120);
+  });
+
+  it('runs commands through pods/exec: output, exit code, stdin, host name', async () => {
+    const result = await runtime.exec(spec.id, 'client', ['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(result).toEqual({ exitCode: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false });
+    expect((await runtime.exec(spec.id, 'client', ['cat'], { stdin: 'typed in\n' })).stdout).toBe('typed in\n');
+    expect((await runtime.exec(spec.id, 'client', ['hostname'])).stdout).toBe('client\n');
+  });
+
+  it('gives up on a command past its timeout', async () => {
+    const result = await runtime.exec(spec.id, 'client', ['sleep', '30'], { timeout: 1 });
+    expect(result.timedOut).toBe(true);
+  });
+
+  it('opens a terminal that runs what is typed and follows resizes', async () => {
+    const terminal = await runtime.terminal(spec.id, 'client', { cols: 80, rows: 24 });
+    let seen = '';
+    terminal.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+    });
+    try {
+      terminal.write('echo $((6*7))\r');
+      await eventually('the answer on the terminal', async () => seen.includes('42'), 20);
+      await terminal.resize({ cols: 100, rows: 30 });
+      // The resize travels on its own channel; give it a moment before asking the terminal.
+      await eventually(
+        'the new size',
+        async () => {
+          terminal.write('stty size\r');
+          await new Promise((r) => setTimeout(r, 300));
+          return seen.includes('30 100');
+        },
+        20,
+      );
+    } finally {
+      terminal.destroy();
+    }
+  });
+});
