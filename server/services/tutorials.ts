@@ -14,14 +14,11 @@ import type { Principal } from '../domain/access.js';
 import type { LabDefinition, StepDefinition } from '../domain/lab/schema.js';
 import type { VariableValues } from '../domain/lab/variables.js';
 import {
-  type BackgroundCheckPolicy,
   type CheckDefinition,
   type CheckOutcome,
   checkCommand,
   checkErrorOutcome,
-  DEFAULT_BACKGROUND_POLICY,
   interpretCheckResult,
-  planBackgroundChecks,
 } from '../domain/tutorial/checks.js';
 import {
   applyStepResult,
@@ -97,34 +94,20 @@ export interface TutorialDeps {
   /** The server's secret key: signatures that let a browser fetch a lab version's assets derive from it. */
   secretKey: Buffer;
   log: Logger;
-  policy?: BackgroundCheckPolicy;
   now?: () => number;
-}
-
-interface OpenPage {
-  index: number;
-  seenAt: number;
-}
-interface Rounds {
-  inFlight: boolean;
-  lastRoundAt?: number;
-  round: number;
 }
 
 export class TutorialService {
   private readonly labs = new Map<string, LabVersion>();
   private readonly locks = new Map<string, Promise<unknown>>();
-  private readonly openPages = new Map<string, OpenPage>();
-  private readonly rounds = new Map<string, Rounds>();
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly policy: BackgroundCheckPolicy;
+  /** Pages the workspaces show now: the background checks' input. */
+  readonly openPages = new Map<string, { index: number; seenAt: number }>();
   private readonly now: () => number;
   /** Signs asset URLs (an <img> sends no Bearer token). */
   private readonly assetKey: Buffer;
 
   constructor(private readonly deps: TutorialDeps) {
     this.assetKey = createHmac('sha256', deps.secretKey).update('lab assets').digest();
-    this.policy = deps.policy ?? DEFAULT_BACKGROUND_POLICY;
     this.now = deps.now ?? Date.now;
   }
 
@@ -235,58 +218,6 @@ export class TutorialService {
   }
 
   /**
-   * Starts the background rounds that are due (the job's tick). Rounds run
-   * on their own; `settle()` waits for them.
-   */
-  async backgroundTick(): Promise<void> {
-    const now = this.now();
-    for (const [instanceId, open] of this.openPages) {
-      if (now - open.seenAt > this.policy.pageStaleAfterSeconds * 1000) {
-        this.openPages.delete(instanceId);
-        this.rounds.delete(instanceId);
-        continue;
-      }
-      const rounds = this.rounds.get(instanceId) ?? { inFlight: false, round: 0 };
-      if (rounds.inFlight || (rounds.lastRoundAt ?? -Infinity) + this.policy.intervalSeconds * 1000 > now) continue;
-      const instance = await this.deps.store.instances.get(instanceId);
-      if (!instance) {
-        this.openPages.delete(instanceId);
-        continue;
-      }
-      const lab = (await this.labVersion(instance)).definition;
-      const record = await this.progressOf(instance);
-      const plan = planBackgroundChecks(
-        {
-          tutorial: lab.tutorial,
-          states: record.steps,
-          openPage: open,
-          running: instance.state === 'running',
-          roundInFlight: rounds.inFlight,
-          ...(rounds.lastRoundAt !== undefined && { lastRoundAt: rounds.lastRoundAt }),
-          round: rounds.round,
-          now,
-        },
-        this.policy,
-      );
-      if (!plan.due) continue;
-      const state: Rounds = { inFlight: true, lastRoundAt: now, round: rounds.round + 1 };
-      this.rounds.set(instanceId, state);
-      const run = this.backgroundRound(instance, lab, plan.steps)
-        .catch((err) => this.deps.log.warn({ err, instance: instanceId }, 'background check round failed'))
-        .finally(() => {
-          state.inFlight = false;
-          this.inFlight.delete(run);
-        });
-      this.inFlight.add(run);
-    }
-  }
-
-  /** Waits for background rounds under way. */
-  async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-  }
-
-  /**
    * Called by the instance lifecycle when a reset is accepted: clears the
    * progress when the lab says so (`keepProgressOnReset: false`).
    */
@@ -319,7 +250,21 @@ export class TutorialService {
     return version;
   }
 
-  private async backgroundRound(
+  /**
+   * What a background round needs of an instance (undefined when it is
+   * gone): the instance, its lab and the learner's step states.
+   */
+  async backgroundInput(
+    instanceId: string,
+  ): Promise<{ instance: InstanceRecord; lab: LabDefinition; states: StepStates } | undefined> {
+    const instance = await this.deps.store.instances.get(instanceId);
+    if (!instance) return undefined;
+    const lab = (await this.labVersion(instance)).definition;
+    return { instance, lab, states: (await this.progressOf(instance)).steps };
+  }
+
+  /** Runs checks nobody asked for (jobs/background-checks.ts): only a pass changes anything. */
+  async checkInBackground(
     instance: InstanceRecord,
     lab: LabDefinition,
     steps: Array<{ id: string; check: CheckDefinition }>,
