@@ -96,8 +96,9 @@ export class ApiRouter {
     const schema = (s: z.ZodType, io: 'input' | 'output') =>
       z.toJSONSchema(s, { target: 'openapi-3.0', io, unrepresentable: 'any' });
     for (const spec of this.specs) {
-      const path = `/api/v1${spec.path.replace(/:(\w+)/g, '{$1}')}`;
-      const parameters: unknown[] = [...spec.path.matchAll(/:(\w+)/g)].map((m) => ({
+      // `:name` and Express 5's `*name` (the rest of the path) are both path parameters.
+      const path = `/api/v1${spec.path.replace(/[:*](\w+)/g, '{$1}')}`;
+      const parameters: unknown[] = [...spec.path.matchAll(/[:*](\w+)/g)].map((m) => ({
         name: m[1],
         in: 'path',
         required: true,

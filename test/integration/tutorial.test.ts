@@ -415,6 +415,26 @@ describe('tutorial of an instance', () => {
     expect((await server.api(teacher.token, 'GET', `/api/v1/instances/${instance.id}/tutorial`)).status).toBe(200);
   });
 
+  it('describes the tutorial routes in the OpenAPI document', async () => {
+    const doc = await server.api(undefined, 'GET', '/api/v1/openapi.json');
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/instances/{id}/tutorial',
+        '/api/v1/instances/{id}/tutorial/steps/{step}/check',
+        '/api/v1/instances/{id}/tutorial/open',
+        '/api/v1/labs/{name}/versions/{version}/assets/{path}',
+        '/api/v1/progress',
+      ]),
+    );
+    const assets = doc.body.paths['/api/v1/labs/{name}/versions/{version}/assets/{path}'].get;
+    expect(assets.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual([
+      'path:name',
+      'path:version',
+      'path:path',
+      'query:access',
+    ]);
+  });
+
   it('lets only admins mark a lab trusted', async () => {
     const put = (token: string, trusted: boolean) =>
       server.api(token, 'PUT', '/api/v1/labs/tut-keep/trusted', { trusted });
