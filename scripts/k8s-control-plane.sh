@@ -271,7 +271,7 @@ start() {
 
 NODE="$CACHE/node"
 NODE_NAME=node-1
-TEST_IMAGE=localhost/lab-orchestrator/busybox:1
+TEST_IMAGE=localhost/lab-orchestrator/busybox:2
 PAUSE_IMAGE=localhost/lab-orchestrator/pause:1
 
 node_tools() {
@@ -336,7 +336,16 @@ node_images() {
   grep -qx "$PAUSE_IMAGE" <<<"$have" && grep -qx "$TEST_IMAGE" <<<"$have" && return 0
   local dir="$NODE/image"
   mkdir -p "$dir" && cp /bin/busybox "$dir/busybox"
+  # Debian's busybox has no useradd/chpasswd: stand-ins that keep users in
+  # /etc/passwd and passwords (in clear: a test image) in /etc/shadow.
+  printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' >"$dir/passwd"
+  printf '%s\n' '#!/bin/sh' 'for name; do :; done' 'id -u "$name" >/dev/null 2>&1 && exit 9' \
+    'echo "$name:x:$((1000 + $(wc -l </etc/passwd))):100::/home/$name:/bin/sh" >>/etc/passwd' \
+    'mkdir -p "/home/$name"' >"$dir/useradd"
+  printf '%s\n' '#!/bin/sh' 'cat >>/etc/shadow' >"$dir/chpasswd"
+  chmod +x "$dir/useradd" "$dir/chpasswd"
   printf '%s\n' 'FROM scratch' 'COPY busybox /bin/busybox' 'RUN ["/bin/busybox", "--install", "-s", "/bin"]' \
+    'COPY passwd /etc/passwd' 'COPY useradd chpasswd /usr/sbin/' \
     'ENTRYPOINT ["/bin/sleep", "2147483647"]' >"$dir/Containerfile"
   # runc and explicit limits: podman's defaults fail here (shared/ENVIRONMENT.md).
   podman --runtime runc build -q --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 -t "$TEST_IMAGE" "$dir" >&2

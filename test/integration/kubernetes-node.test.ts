@@ -24,6 +24,7 @@ beforeAll(async () => {
     systems: [
       {
         name: 'client',
+        user: { name: 'student' },
         kind: 'container',
         image,
         command: ['/bin/sleep', '2147483647'],
@@ -44,6 +45,15 @@ afterAll(async () => {
 describe('KubernetesRuntime on a real kubelet', () => {
   it('reports the container system ready once the kubelet runs it', async () => {
     await eventually('client ready', async () => (await runtime.status(spec.id)).systems[0]?.phase === 'ready', 120);
+  });
+
+  it('sets up the lab user with the generated password, through exec, before provisioning returns', async () => {
+    expect((await runtime.exec(spec.id, 'client', ['id', '-un', 'student'])).stdout).toBe('student\n');
+    expect((await runtime.exec(spec.id, 'client', ['cat', '/etc/shadow'])).stdout).toBe('student:correct-horse-7\n');
+    // Provisioning again (a retry) leaves the user as it is.
+    await runtime.provision(spec);
+    expect((await runtime.exec(spec.id, 'client', ['grep', '-c', '^student:', '/etc/passwd'])).stdout).toBe('1\n');
+    expect((await runtime.exec(spec.id, 'client', ['id', '-un'], { user: 'student' })).stdout).toBe('student\n');
   });
 
   it('runs commands through pods/exec: output, exit code, stdin, host name', async () => {

@@ -20,6 +20,7 @@ import {
   type InstanceStatus,
   type Runtime,
   RuntimeError,
+  type SystemSpec,
   type TerminalSize,
   type TerminalStream,
 } from '../runtime.js';
@@ -31,6 +32,9 @@ import { type ClusterSettings, DEFAULT_CLUSTER_SETTINGS, LABEL, namespaceName } 
 import { desktopOfPod, execInPod, terminalInPod } from './pod-streams.js';
 import { podStatus, vmStatus } from './system-status.js';
 import { InstanceWatches } from './watches.js';
+
+/** How long provisioning waits for a container system to run before it sets up its user. */
+const USER_SETUP_WAIT_MS = 10 * 60_000;
 
 export interface KubernetesRuntimeOptions {
   kubeConfig: KubeConfig;
@@ -57,6 +61,44 @@ export class KubernetesRuntime implements Runtime {
     const manifests = buildInstanceManifests(spec, this.settings);
     await this.adoptNamespace(spec, manifests.namespace);
     for (const object of manifestList(manifests).slice(1)) await this.ensure(object);
+    const namespace = manifests.namespace.metadata?.name as string;
+    const withUsers = spec.systems.filter((s) => s.definition.kind === 'container' && s.credentials);
+    await Promise.all(withUsers.map((s) => this.setUser(namespace, s)));
+  }
+
+  /**
+   * Creates the lab's user of a container system once its pod runs, as the
+   * local runtime does: idempotent, the password through stdin, never argv
+   * or the pod spec. (VMs get theirs from cloud-init.)
+   */
+  private async setUser(namespace: string, system: SystemSpec): Promise<void> {
+    const name = system.definition.name;
+    const { user, password } = system.credentials ?? { user: '', password: '' };
+    await this.watches.ready();
+    const phase = () => {
+      const pod = this.watches.pods.get(name, namespace);
+      return pod ? podStatus(pod) : undefined;
+    };
+    await this.watches.until(
+      `system ${name} to run`,
+      () => ['ready', 'failed'].includes(phase()?.phase ?? ''),
+      USER_SETUP_WAIT_MS,
+    );
+    const now = phase();
+    if (now?.phase === 'failed')
+      throw new RuntimeError(`system ${name} failed: ${now.reason ?? 'unknown reason'}`, 'failed');
+    const script =
+      'id -u "$1" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$1" 2>/dev/null || ' +
+      'useradd -m "$1" || adduser -D "$1"; chpasswd';
+    const result = await execInPod(this.kc, namespace, name, ['/bin/sh', '-c', script, 'sh', user], {
+      stdin: `${user}:${password}\n`,
+      timeout: 30,
+    });
+    if (result.exitCode !== 0)
+      throw new RuntimeError(
+        `the user ${user} could not be set up on system ${name}: ${result.stderr.trim() || `exit code ${result.exitCode}`}`,
+        'failed',
+      );
   }
 
   async status(id: InstanceId): Promise<InstanceStatus> {
