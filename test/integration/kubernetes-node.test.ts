@@ -30,6 +30,15 @@ beforeAll(async () => {
         command: ['/bin/sleep', '2147483647'],
         resources: { cpu: '100m', memory: '64Mi' },
       },
+      {
+        // Stands in for a VNC server: whatever reaches port 5900 comes back.
+        name: 'desk',
+        kind: 'container',
+        image,
+        consoles: ['desktop'],
+        command: ['nc', '-ll', '-p', '5900', '-e', '/bin/cat'],
+        resources: { cpu: '100m', memory: '64Mi' },
+      },
     ],
   };
   spec = instanceOf(lab, `n-${Date.now().toString(36)}`);
@@ -43,8 +52,31 @@ afterAll(async () => {
 });
 
 describe('KubernetesRuntime on a real kubelet', () => {
+  it('reaches the desktop port of a container system through pods/portforward, both ways', async () => {
+    await eventually(
+      'desk ready',
+      async () => (await runtime.status(spec.id)).systems.find((x) => x.name === 'desk')?.phase === 'ready',
+      120,
+    );
+    const desktop = await runtime.desktop(spec.id, 'desk');
+    let seen = '';
+    desktop.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+    });
+    try {
+      desktop.write('RFB 003.008\n');
+      await eventually('the bytes back through the port-forward', async () => seen.includes('RFB 003.008'), 20);
+    } finally {
+      desktop.destroy();
+    }
+  });
+
   it('reports the container system ready once the kubelet runs it', async () => {
-    await eventually('client ready', async () => (await runtime.status(spec.id)).systems[0]?.phase === 'ready', 120);
+    await eventually(
+      'both systems ready',
+      async () => (await runtime.status(spec.id)).systems.every((x) => x.phase === 'ready'),
+      120,
+    );
   });
 
   it('sets up the lab user with the generated password, through exec, before provisioning returns', async () => {
