@@ -135,12 +135,12 @@ describe('tutorial pane', () => {
     expect(await pane.locator('.tutorial-page').innerText()).toContain('port 8080');
   });
 
-  it('a "Run on" button types its code into that system\'s terminal, and the step turns done', async () => {
+  it('a "Run on" button types its code into that system\'s terminal, the step turns done; "Copy" reaches the desktop', async () => {
     const lab = [
       'name: run-button',
       'title: Run buttons',
       'systems:',
-      '  - { name: box, kind: container, image: lab-orchestrator/shell }',
+      '  - { name: box, kind: container, image: lab-orchestrator/desktop, consoles: [terminal, desktop] }',
       'tutorial:',
       '  pages:',
       '    - title: One',
@@ -169,5 +169,16 @@ describe('tutorial pane', () => {
     await expect.poll(() => terminalText('box'), { timeout: 15_000 }).toContain('touch /root/made-by-button');
     await expect.poll(() => stepDone('made'), { timeout: 30_000 }).toBe('true');
     await expect.poll(progressValue).toBe(1);
+
+    // "Copy" while the desktop is shown also fills the desktop's clipboard (noVNC's clipboardPasteFrom).
+    await page.click('button[data-console-switch="desktop"]');
+    await expect
+      .poll(() => page.locator('[data-testid=console-status]').textContent(), { timeout: 30_000 })
+      .toBe('connected');
+    const copy = pane.locator('.code-action button[data-action="copy"]');
+    await copy.click();
+    await expect.poll(() => copy.textContent()).toBe('Copied, also to the desktop');
+    expect(await page.locator('.desktop-screen[data-system="box"]').count()).toBe(1);
+    expect(await page.locator('textarea.clipboard').inputValue()).toBe('touch /root/made-by-button');
   });
 });

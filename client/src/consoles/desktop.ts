@@ -64,6 +64,12 @@ export class DesktopConsole {
     this.rfb = rfb;
   }
 
+  /** Puts text into the desktop's clipboard (the tutorial's "Copy" buttons), as "Send to desktop" does. */
+  paste(text: string): void {
+    this.clipboard.value = text;
+    this.sendClipboard();
+  }
+
   private sendClipboard(): void {
     if (!this.rfb) return;
     this.rfb.clipboardPasteFrom(this.clipboard.value);

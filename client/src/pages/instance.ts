@@ -70,6 +70,14 @@ export function instancePage(root: HTMLElement, id: string): () => void {
       const terminal = consoles.get(key(target, 'terminal'));
       if (terminal instanceof TerminalConsole) terminal.type(text);
     },
+    sendToDesktop: (text) => {
+      const system = activeSystem;
+      if (!system || activeConsole.get(system) !== 'desktop') return false;
+      const desktop = consoles.get(key(system, 'desktop'));
+      if (!(desktop instanceof DesktopConsole)) return false;
+      desktop.paste(text);
+      return true;
+    },
   });
 
   clear(

@@ -54,6 +54,8 @@ export interface TutorialHost {
   typeInTerminal(system: string | null, text: string): void;
   /** Shows a system's tab ("this step is on server"). */
   showSystem(system: string): void;
+  /** Puts text into the clipboard of the desktop shown now, if one is; false otherwise. */
+  sendToDesktop?(text: string): boolean;
 }
 
 const HEARTBEAT_MS = 3000;
@@ -364,7 +366,9 @@ export class TutorialPane {
         () => true,
         () => false,
       );
-      flash(button, ok ? 'Copied' : 'Copy failed');
+      // The browser's clipboard does not reach a VNC desktop: the desktop shown gets the text too.
+      const desktop = this.host.sendToDesktop?.(text) ?? false;
+      flash(button, desktop ? 'Copied, also to the desktop' : ok ? 'Copied' : 'Copy failed');
     } else if (button.dataset.action === 'run') {
       if (!this.running) return flash(button, 'Start the lab first');
       this.host.typeInTerminal(button.dataset.system ?? null, `${text}\n`);
