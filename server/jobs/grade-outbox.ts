@@ -9,7 +9,8 @@
  * - Nothing lost: the row is written before the listener resolves and
  *   stays pending until the LMS accepted that sequence; after a crash the
  *   lease runs out and any process takes the row again.
- * - No double sending: a lease taken by one conditional update.
+ * - No double sending: a row is sent only under a claim, which exactly one
+ *   sender wins (store/grades.ts says how, on MongoDB and FerretDB 1.x).
  * - Timestamps strictly increasing, ≥ 1 s apart, per (line item, user):
  *   Moodle stores whole seconds and answers 409 to a timestamp not later
  *   than the stored one. The timestamp of a sequence is stored before the
@@ -147,15 +148,15 @@ export class GradeOutboxJob {
     ]);
     const sequence = row.sequence;
     if (!assignment || !user) {
-      await this.store.grades.markRefused(row, this.owner, sequence, 'the assignment or the user no longer exists');
+      await this.store.grades.markRefused(row, sequence, 'the assignment or the user no longer exists');
       return;
     }
     const retry = row.timestampSequence === sequence && row.timestamp !== undefined;
     const timestamp = retry ? row.timestamp! : nextTimestamp(row.timestamp, new Date());
-    if (!retry) await this.store.grades.setTimestamp(row, this.owner, timestamp, sequence);
+    if (!retry) await this.store.grades.setTimestamp(row, timestamp, sequence);
     try {
       await this.sender.send({ assignment, user, score: row.score, timestamp });
-      await this.store.grades.markSent(row, this.owner, sequence);
+      await this.store.grades.markSent(row, sequence);
       this.log.info({ assignment: assignment.id, user: user.id, sequence }, 'score delivered');
     } catch (err) {
       const status = (err as { status?: unknown }).status;
@@ -163,12 +164,12 @@ export class GradeOutboxJob {
       const message = (err as Error).message ?? String(err);
       if (code === 409 && retry) {
         // Our earlier send of this very timestamp reached the LMS; its answer was lost.
-        await this.store.grades.markSent(row, this.owner, sequence);
+        await this.store.grades.markSent(row, sequence);
         return;
       }
       if (code === 409) {
         // The LMS holds a later timestamp (clock skew): the next try takes a new, later one.
-        await this.store.grades.setTimestamp(row, this.owner, timestamp, -1);
+        await this.store.grades.setTimestamp(row, timestamp, -1);
       }
       const retryable = code === 0 || code === 401 || code === 408 || code === 409 || code === 429 || code >= 500;
       if (!retryable) {
@@ -176,7 +177,7 @@ export class GradeOutboxJob {
           { assignment: assignment.id, user: user.id, status: code, err: message },
           'score refused by the LMS',
         );
-        await this.store.grades.markRefused(row, this.owner, sequence, message);
+        await this.store.grades.markRefused(row, sequence, message);
         return;
       }
       const after = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
@@ -188,7 +189,7 @@ export class GradeOutboxJob {
         { assignment: assignment.id, user: user.id, status: code, delay },
         'score not delivered; will retry',
       );
-      await this.store.grades.markFailed(row, this.owner, message, new Date(Date.now() + delay));
+      await this.store.grades.markFailed(row, message, new Date(Date.now() + delay));
     }
   }
 }

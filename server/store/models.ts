@@ -179,8 +179,6 @@ const gradeOutboxSchema = new Schema(
     /** True while `sequence` has not been delivered (FerretDB 1.x has no $expr to compare the two). */
     pending: { type: Boolean, default: true, index: true },
     leaseUntil: Date,
-    /** Which process holds the lease: only it may record the outcome. */
-    leaseOwner: String,
     /** The AGS timestamp given to `timestampSequence`: reused on a retry, later by ≥ 1 s for a newer score. */
     timestamp: Date,
     timestampSequence: Number,

@@ -36,7 +36,7 @@ export class Store {
     this.audit = new AuditRepository(models);
     this.leases = new LeaseRepository(conn);
     this.assignments = new AssignmentRepository(models);
-    this.grades = new GradeOutboxRepository(models);
+    this.grades = new GradeOutboxRepository(models, conn);
     this.platforms = new PlatformRepository(conn);
     this.progress = new ProgressRepository(models);
   }
