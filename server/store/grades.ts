@@ -10,8 +10,10 @@
  * while a unique-key insert has exactly one winner everywhere. A claim is
  * written only by its owner (release) and expires with `until` (a holder
  * killed with -9). Row writes of this process are serialised per row, so
- * an enqueue never loses to a concurrent markSent here; across processes
- * on FerretDB only the outbox leader sends (server.ts).
+ * an enqueue never loses to a concurrent markSent here. Left open on
+ * FerretDB 1.x only: an enqueue on one process racing a markSent of the same
+ * row on another can lose the newer score (its updates are read-modify-write
+ * of the whole document); MongoDB applies both atomically.
  */
 import { type Connection, Schema } from 'mongoose';
 import type { Models } from './models.js';
