@@ -138,8 +138,7 @@ export class HttpProxy {
     const url = new URL(target.search || '?', 'http://gateway');
     const grant = this.o.tickets.redeem(url.searchParams.get('ticket'));
     if (
-      !grant ||
-      grant.console !== 'http' ||
+      grant?.console !== 'http' ||
       grant.instanceId !== target.id ||
       grant.system !== target.system ||
       grant.port !== target.port

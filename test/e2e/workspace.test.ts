@@ -61,6 +61,7 @@ afterAll(async () => {
 
 /** What the visible terminal shows (xterm's DOM renderer keeps a row per line). */
 const terminalText = (system: string) =>
+  // biome-ignore lint/performance/useDomNodeTextContent: innerText keeps xterm's rows as lines (the test reads lines).
   page.locator(`.terminal-screen[data-system="${system}"] .xterm-rows`).innerText();
 
 /** Types a command once the shell shows its prompt (as a user would wait for it). */
