@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { instructedCourses, instructsCourse, isAdmin, type Principal } from '../domain/access.js';
 import { computeProgress } from '../domain/tutorial/progress.js';
-import { badRequest, forbidden } from '../errors.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
 import type { TutorialService } from '../services/tutorials.js';
 import type { InstanceRecord } from '../store/instances.js';
 import type { Store } from '../store/store.js';
@@ -14,6 +14,8 @@ import type { ApiRouter } from './routes.js';
 
 const query = z.object({
   course: z.string().min(1).optional(),
+  /** An LMS assignment (resource link): its course's instructors see its learners. */
+  assignment: z.string().min(1).optional(),
   lab: z.string().min(1).optional(),
   format: z.enum(['json', 'csv']).default('json'),
 });
@@ -46,16 +48,24 @@ export function progressRoutes(api: ApiRouter, store: Store, tutorials: Tutorial
       path: '/progress',
       tag: 'tutorials',
       summary:
-        'Progress table of a course or a lab (instructors of the course, admins): learners × steps, state, last activity, score; format=csv for a spreadsheet',
+        'Progress table of a course, an assignment or a lab (instructors of the course, admins): learners × steps, state, last activity, score; format=csv for a spreadsheet',
       query,
     },
     async ({ principal, query: q, res }) => {
-      const instances = await visibleInstances(store, principal, q.course, q.lab);
+      let course = q.course;
+      if (q.assignment !== undefined) {
+        const assignment = await store.assignments.get(q.assignment).catch(() => undefined);
+        if (!assignment || (course !== undefined && course !== assignment.courseId))
+          throw notFound(`assignment ${q.assignment}`);
+        course = assignment.courseId;
+      }
+      const visible = await visibleInstances(store, principal, course, q.lab);
+      const instances = q.assignment === undefined ? visible : visible.filter((i) => i.assignmentId === q.assignment);
       const table = await progressTable(store, tutorials, instances);
       if (q.format === 'json') return table;
       res
         .type('text/csv; charset=utf-8')
-        .attachment(`progress-${q.course ?? q.lab}.csv`)
+        .attachment(`progress-${q.assignment ?? q.course ?? q.lab}.csv`)
         .send(toCsv(table.columns, table.rows));
       return undefined;
     },
@@ -68,7 +78,8 @@ async function visibleInstances(
   course: string | undefined,
   lab: string | undefined,
 ): Promise<InstanceRecord[]> {
-  if (course === undefined && lab === undefined) throw badRequest('query: give "course" (an id) or "lab" (a name)');
+  if (course === undefined && lab === undefined)
+    throw badRequest('query: give "course" (an id), "assignment" (an id) or "lab" (a name)');
   const labFilter = lab === undefined ? {} : { labName: lab };
   if (isAdmin(p)) {
     const all = await store.instances.list(labFilter);

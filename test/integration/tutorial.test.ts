@@ -373,7 +373,16 @@ describe('tutorial of an instance', () => {
     await store.users.setMembership(course.id, student.id, 'learner');
     await store.users.setMembership(other.id, stranger.id, 'instructor');
     const principal = await principalOf(store, (await store.users.get(student.id))!);
-    const instance = await server.handle.lifecycle.create(principal, { lab: 'tut-keep', courseId: course.id });
+    const assignment = await store.assignments.upsert('local:net-101-lab', {
+      courseId: course.id,
+      title: 'Lab 1',
+      labName: 'tut-keep',
+    });
+    const instance = await server.handle.lifecycle.create(principal, {
+      lab: 'tut-keep',
+      courseId: course.id,
+      assignmentId: assignment.id,
+    });
     await running(student.token, instance.id);
     await server.api(student.token, 'POST', `/api/v1/instances/${instance.id}/tutorial/steps/read/tick`, {
       done: true,
@@ -403,6 +412,12 @@ describe('tutorial of an instance', () => {
       new RegExp(`^"student, ""the =first""",${student.id},${instance.id},tut-keep,1,running,[^,]+,0.25,1,3,0,1,0$`),
     );
 
+    const byAssignment = await server.api(teacher.token, 'GET', `/api/v1/progress?assignment=${assignment.id}`);
+    expect(byAssignment.body.rows.map((r: { instanceId: string }) => r.instanceId)).toEqual([instance.id]);
+    expect((await server.api(stranger.token, 'GET', `/api/v1/progress?assignment=${assignment.id}`)).status).toBe(403);
+    expect(
+      (await server.api(teacher.token, 'GET', '/api/v1/progress?assignment=000000000000000000000000')).status,
+    ).toBe(404);
     expect((await server.api(student.token, 'GET', `/api/v1/progress?course=${course.id}`)).status).toBe(403);
     expect((await server.api(stranger.token, 'GET', `/api/v1/progress?course=${course.id}`)).status).toBe(403);
     expect((await server.api(student.token, 'GET', '/api/v1/progress?lab=tut-keep')).status).toBe(403);
