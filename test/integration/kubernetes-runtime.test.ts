@@ -89,6 +89,12 @@ describe('KubernetesRuntime', () => {
     expect(phases(status)).toEqual({ client: 'ready', server: 'ready' });
   });
 
+  it('pauses a running VM through KubeVirt’s pause subresource (absent here: the server’s answer comes back readable)', async () => {
+    await expect(runtime.pause(spec.id)).rejects.toThrowError(
+      new RegExp(`pause VM server of instance ${spec.id}: .*(404|not found)`),
+    );
+  });
+
   it('re-attaches after a restart of the tool: same instances, no duplicates', async () => {
     const again = new KubernetesRuntime({ kubeConfig: kc });
     try {
