@@ -3,14 +3,20 @@
  * server and database: a password or an API token becomes a short-lived
  * session token; wrong credentials get one message that gives nothing away.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../server/secrets.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { REPO } from './local-runtime-setup.js';
 
 let server: TestServer;
 let carol: { id: string; token: string };
 
 beforeAll(async () => {
+  if (!fs.existsSync(`${REPO}client/dist/index.html`)) {
+    execFileSync('npx', ['vite', 'build', 'client'], { cwd: REPO, stdio: 'inherit' });
+  }
   server = await startTestServer({ runtime: null });
   carol = await server.user('carol');
   await server.store.users.setPasswordHash(carol.id, await hashPassword('correct horse battery'));
@@ -64,5 +70,27 @@ describe('browser session', () => {
     expect((await server.api(res.body.token, 'DELETE', '/api/v1/session')).status).toBe(204);
     expect((await server.api(res.body.token, 'GET', '/api/v1/users/me')).status).toBe(401);
     expect((await server.api(carol.token, 'GET', '/api/v1/users/me')).status).toBe(200);
+  });
+});
+
+describe('the browser client', () => {
+  it('is served at / with the single-page fallback, but not instead of the API or operations endpoints', async () => {
+    for (const page of ['/', '/signin', '/instances/iabc']) {
+      const res = await fetch(`${server.url}${page}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/text\/html/);
+      expect(await res.text()).toContain('<div id="app">');
+    }
+    const asset = /src="(\/assets\/[^"]+\.js)"/.exec(await (await fetch(server.url)).text())![1];
+    const js = await fetch(`${server.url}${asset}`);
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+    expect(js.headers.get('cache-control')).toMatch(/immutable/);
+    expect((await fetch(`${server.url}/assets/missing.js`)).status).toBe(404);
+
+    const api = await fetch(`${server.url}/api/v1/nothing-here`);
+    expect(api.status).toBe(404);
+    expect(((await api.json()) as { error: { message: string } }).error.message).toMatch(/no API route/);
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${server.url}/gateway/nowhere`)).status).toBe(404);
   });
 });
