@@ -157,7 +157,9 @@ export async function launch(
     );
   const toLogin = await postForm(login.action, login.fields);
   if (toLogin.status !== 302 || !toLogin.location) {
-    throw new Error(`the tool's login did not redirect: ${toLogin.status} ${toLogin.body.slice(0, 300)}`);
+    throw new Error(
+      `the tool's login did not redirect: ${toLogin.status} ${errorCode(toLogin.body) ?? toLogin.body.slice(0, 300)}`,
+    );
   }
   const auth = await request(toLogin.location);
   const idTokenForm = formOf(auth.body);

@@ -395,6 +395,64 @@ describe('grades from the tutorial', () => {
   });
 });
 
+describe('dynamic registration', () => {
+  it('registers with the platform, waits for an admin, then launches', async () => {
+    const { url } = platform().startRegistration(`${server.url}/lti/register`);
+    const res = await fetch(url);
+    const page = await res.text();
+    expect(res.status, page.slice(0, 300)).toBe(200);
+    expect(page).toContain('org.imsglobal.lti.close');
+    const clientId = decodeURIComponent(/data-client-id="([^"]+)"/.exec(page)![1]!);
+    const tool = platform().store.tools.get(clientId)!;
+    expect(tool).toMatchObject({ loginUrl: `${server.url}/lti/login`, jwksUrl: `${server.url}/lti/keys` });
+
+    const listed = await server.api(server.adminToken, 'GET', '/lti/platforms');
+    const ours = listed.body.platforms.find((p: { clientId: string }) => p.clientId === clientId);
+    expect(ours).toMatchObject({ issuer: urls().issuer, active: false, deploymentIds: tool.deploymentIds });
+
+    const link = platform().addResourceLink({
+      courseId: world.courseId,
+      clientId,
+      title: 'Registered lab',
+      custom: { lab: LAB_NAME },
+      lineItem: { scoreMaximum: LAB_POINTS },
+    });
+    // Refused at the login already: 401 with the reason.
+    await expect(launch(urls().launch(link.id, 'alice'))).rejects.toThrow(/did not redirect: 401 platform_inactive/);
+
+    const activated = await server.api(server.adminToken, 'PATCH', '/lti/platforms', {
+      issuer: urls().issuer,
+      clientId,
+      active: true,
+    });
+    expect(activated.status).toBe(200);
+    const launched = await launch(urls().launch(link.id, 'alice'));
+    expect(launched.answer.status, launched.answer.body.slice(0, 300)).toBe(303);
+    // Its own key: the JWKS now serves one key per registration.
+    const jwks = (await (await fetch(`${server.url}/lti/keys`)).json()) as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((k) => k.kid)).toContain(ours.kid);
+    expect(jwks.keys).toHaveLength(2);
+  });
+
+  it('refuses to register without a platform configuration, naming the parameter', async () => {
+    const res = await fetch(`${server.url}/lti/register`);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/openid_configuration/);
+  });
+
+  it('refuses platform registration to non-admins and names bad fields', async () => {
+    const user = await server.user('someone');
+    expect((await server.api(user.token, 'POST', '/lti/platforms', registrationOf(world))).status).toBe(403);
+    const bad = await server.api(server.adminToken, 'POST', '/lti/platforms', {
+      ...registrationOf(world),
+      tokenUrl: 'not a url',
+      deploymentIds: [],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.problems.map((p: { path: string }) => p.path).sort()).toEqual(['deploymentIds', 'tokenUrl']);
+  });
+});
+
 describe('roster', () => {
   it('gives the instructor the course members with their instance and score', async () => {
     const { answer } = await launch(urls().launch(world.linkId, 'teacher'));
