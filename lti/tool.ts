@@ -47,7 +47,7 @@ export interface LtiOptions {
   mongodbUri: string;
   /** Secret for ltiks and the keys ltijs stores encrypted. */
   encryptionKey: string;
-  /** Seconds an id_token's iat may be old (ltijs default 10). */
+  /** Seconds an id_token's iat may be old (default 60; ltijs's own is 10). */
   tokenMaxAge?: number;
   /** Seconds from our login redirect to the id_token. */
   loginMaxAge?: number;
@@ -104,7 +104,7 @@ export class LtiTool {
 
   static async start(options: LtiOptions): Promise<LtiTool> {
     const o = {
-      tokenMaxAge: 10,
+      tokenMaxAge: 60,
       loginMaxAge: 600,
       launchCodeSeconds: 60,
       autoActivate: false,

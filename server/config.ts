@@ -65,8 +65,8 @@ export const configSchema = z.object({
   GRADE_RETRY_MAX: z.coerce.number().min(1).default(300),
   /** How long a server holds a score it sends (seconds); after a crash, the score waits this long. */
   GRADE_LEASE: z.coerce.number().min(1).default(60),
-  /** How old (seconds since iat) an LTI id_token may be. */
-  LTI_TOKEN_MAX_AGE: z.coerce.number().int().min(1).default(10),
+  /** How old (seconds since iat) an LTI id_token may be (ltijs says 10; a minute allows for clock skew). */
+  LTI_TOKEN_MAX_AGE: z.coerce.number().int().min(1).default(60),
   /** Dynamically registered LMS platforms start active (otherwise an admin activates them). */
   LTI_AUTO_ACTIVATE: z.stringbool().default(false),
   /** Maximum size of a lab bundle upload, in bytes. */
