@@ -24,7 +24,7 @@ export const instanceView = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   lastActivityAt: z.string(),
-  /** While running or paused: when the lab stops (or pauses) unless extended or used, and why. */
+  /** While running: when the lab stops (or pauses) unless extended or used, and why. */
   expiry: z
     .object({
       at: z.string(),
@@ -53,7 +53,8 @@ export function instanceJson(i: InstanceRecord) {
     createdAt: i.createdAt,
     updatedAt: i.updatedAt,
     lastActivityAt: i.lastActivityAt,
-    ...(i.state === 'running' || i.state === 'paused' ? { expiry: expiryJson(i) } : {}),
+    // Limits watch running instances only (a paused one uses no CPU and sees no activity).
+    ...(i.state === 'running' ? { expiry: expiryJson(i) } : {}),
   };
 }
 

@@ -55,12 +55,16 @@ export class Reconciler {
   async round(): Promise<RoundReport> {
     const report: RoundReport = { orphansRemoved: [], driven: [], lost: [] };
     // The runtime first: an instance created after this read is in the database read below, so never taken for an orphan.
+    const started = Date.now();
     const existing = new Set(await this.runtime.list());
     const active = await this.store.instances.list({ states: ACTIVE });
     const wanted = new Set(active.map((i) => i.id));
 
     for (const id of existing) {
       if (wanted.has(id) || this.lifecycle.busy(id)) continue;
+      // Stopped while this round listed the runtime (its teardown is over): no orphan, just listed early.
+      const record = await this.store.instances.get(id);
+      if (record && record.updatedAt.getTime() >= started) continue;
       this.log.warn({ instance: id }, 'removing orphaned runtime objects');
       await this.runtime.destroy(id);
       report.orphansRemoved.push(id);
@@ -70,6 +74,8 @@ export class Reconciler {
       // Requested instances are the queue: the admission job starts them.
       if (this.lifecycle.busy(instance.id) || instance.state === 'requested') continue;
       if (instance.state === 'running' || instance.state === 'paused') {
+        // Became running after the runtime was listed (its objects are not in `existing`): next round.
+        if (instance.updatedAt.getTime() >= started) continue;
         const lost = await this.lostReason(instance.id, existing.has(instance.id));
         if (lost) {
           await this.lifecycle.markLost(instance, lost);
@@ -86,8 +92,10 @@ export class Reconciler {
   }
 
   private async lostReason(id: string, exists: boolean): Promise<string | undefined> {
-    if (!exists) return 'the runtime has nothing of this instance any more; start it again';
     const status = await this.runtime.status(id);
+    // Absent from the list: asked again one by one (a busy engine's listing can miss objects under change).
+    if (!exists && status.systems.every((s) => s.phase === 'missing'))
+      return 'the runtime has nothing of this instance any more; start it again';
     const gone = status.systems.filter((s) => s.phase === 'missing' || s.phase === 'failed' || s.phase === 'stopped');
     if (gone.length === 0) return undefined;
     return gone.map((s) => `system ${s.name} is ${s.phase}${s.reason ? `: ${s.reason}` : ''}`).join('; ');

@@ -36,7 +36,7 @@ const ACTIVE: InstanceState[] = ['requested', 'provisioning', 'running', 'paused
 export const HOLDING: InstanceState[] = ['provisioning', 'running', 'paused', 'stopping'];
 
 /** How long a claim on an instance's background work lasts without renewal (renewed every third). */
-const WORK_CLAIM_MS = 60_000;
+const WORK_CLAIM_MS = 15_000;
 
 export interface LimitSettings {
   capacity: Capacity;
@@ -177,7 +177,7 @@ export class InstanceLifecycle {
       if (why) throw new HttpError(429, `no room for your lab now: ${why}; try again in a few minutes`);
       return;
     }
-    const queued = (await this.store.instances.queued()).length;
+    const queued = await this.store.instances.countQueued();
     if (queued >= queueMax) {
       throw new HttpError(
         429,
@@ -371,7 +371,11 @@ export class InstanceLifecycle {
 
   /** Records that the runtime lost (part of) an instance that should be up. */
   async markLost(instance: InstanceRecord, reason: string): Promise<void> {
-    await this.fail(instance, new Error(reason));
+    // Only from the state the reconciler saw: a learner's stop that came meanwhile wins (no re-read here).
+    const failed = await this.store.instances.transition(instance, 'failed', 'system', reason);
+    if (!failed) return;
+    this.log.warn({ instance: instance.id, reason }, 'instance lost');
+    this.admitter?.wake();
   }
 
   /** Resolves when the background work of an instance (if any) is over. */

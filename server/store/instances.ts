@@ -238,6 +238,10 @@ export class InstanceRepository {
     return docs.map((d) => toRecord(d as unknown as Lean));
   }
 
+  async countQueued(): Promise<number> {
+    return this.m.Instance.countDocuments({ state: 'requested' });
+  }
+
   /** 1-based place of a requested instance in the queue. */
   async queuePosition(i: Pick<InstanceRecord, 'id' | 'createdAt'>): Promise<number> {
     const ahead = await this.m.Instance.countDocuments({
