@@ -216,6 +216,19 @@ describe('refusals', () => {
     expect(r.status).toBe(401);
     expect(errorCode(r.body)).toBe('unknown_state');
   });
+  it('forgets logins that took too long (the sweep, no TTL index on FerretDB)', async () => {
+    const start = await fetch(urls().launch(world.linkId, 'alice'));
+    const login = formOf(await start.text())!;
+    const toLogin = await postForm(login.action, login.fields);
+    expect(toLogin.status).toBe(302);
+    await server.lti!.sweep(); // ltijs's records, by their TTL ages: nothing of this launch yet
+    expect(await server.store.platforms.sweep(0)).toBeGreaterThan(0); // every login state is now too old
+    const auth = await fetch(toLogin.location!);
+    const idTokenForm = formOf(await auth.text())!;
+    const answer = await postForm(idTokenForm.action, idTokenForm.fields);
+    expect(answer.status).toBe(401);
+    expect(errorCode(answer.body)).toBe('unknown_state');
+  });
   it('refuses deep linking to a learner', async () => {
     platform().tamperNextIdToken({
       set: {
