@@ -39,6 +39,8 @@ const driver = new QemuVmDriver({
   stateDir: path.join(work, 'state'),
   socketDir: path.join(work, 's'),
   powerdownTimeout: 2,
+  // debian-vm under TCG on a loaded machine needed more than the default 300 s.
+  bootTimeout: 900,
 });
 const image = await resolveImage(imagesDir, `lab-orchestrator/${imageName}`);
 const accel = await driver.accelerator(image.kernel);
