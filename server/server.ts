@@ -54,7 +54,7 @@ export interface ServerHandle {
 
 export async function startServer(
   config: Config,
-  opts: { log?: Logger; runtime?: Runtime | null; reconcile?: boolean; lti?: boolean } = {},
+  opts: { log?: Logger; runtime?: Runtime | null; reconcile?: boolean; lti?: boolean; gatewayPingMs?: number } = {},
 ): Promise<ServerHandle> {
   const log = opts.log ?? createLogger(config.LOG_LEVEL);
   const store = await Store.connect(config.MONGODB_URI);
@@ -103,7 +103,14 @@ export async function startServer(
     },
   });
   const origins = [config.publicUrl, ...(config.GATEWAY_ORIGINS?.split(',').map((u) => u.trim()) ?? [])];
-  const gateway = new Gateway({ store, runtime, tickets, log, origins });
+  const gateway = new Gateway({
+    store,
+    runtime,
+    tickets,
+    log,
+    origins,
+    ...(opts.gatewayPingMs ? { pingIntervalMs: opts.gatewayPingMs } : {}),
+  });
 
   // The gateway answers /gateway/... itself (before the app and its request log: ticket URLs).
   const server = http.createServer((req, res) => {
