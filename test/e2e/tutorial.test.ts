@@ -133,6 +133,22 @@ describe('tutorial pane', () => {
     await pane.locator('[data-testid=tutorial-next]').click();
     await expect.poll(() => pane.locator('.tutorial-page h1').textContent()).toBe('A web server in one line');
     expect(await pane.locator('.tutorial-page').innerText()).toContain('port 8080');
+
+    // Resizable by its edge, collapsible by its button; the width is kept.
+    const width = async () => (await pane.boundingBox())!.width;
+    const before = await width();
+    const edge = (await pane.locator('.tutorial-resize').boundingBox())!;
+    await page.mouse.move(edge.x + edge.width / 2, edge.y + 100);
+    await page.mouse.down();
+    await page.mouse.move(edge.x + 150, edge.y + 100, { steps: 5 });
+    await page.mouse.up();
+    expect(await width()).toBeGreaterThan(before + 100);
+    const resized = await width();
+    await pane.locator('.tutorial-toggle').click();
+    expect(await width()).toBeLessThan(60);
+    expect(await pane.locator('.tutorial-page').isVisible()).toBe(false);
+    await pane.locator('.tutorial-toggle').click();
+    expect(Math.round(await width())).toBe(Math.round(resized));
   });
 
   it('a "Run on" button types its code into that system\'s terminal, the step turns done; "Copy" reaches the desktop', async () => {

@@ -104,11 +104,12 @@ export class TutorialPane {
     });
     handle.addEventListener('pointerdown', (e) => this.startResize(e, handle));
     const saved = localStorage.getItem(WIDTH_KEY);
-    if (saved) root.style.width = saved;
+    if (saved) root.style.setProperty('--tutorial-width', saved);
     clear(
       root,
-      h('div.tutorial-head', {}, toggle, h('h2', {}, 'Tutorial')),
-      h('div.tutorial-scroll', {}, this.overall, this.nav, this.body, this.steps, this.status),
+      // The overall progress stays in sight in the head; the page scrolls below it.
+      h('div.tutorial-head', {}, toggle, h('h2', {}, 'Tutorial'), this.overall),
+      h('div.tutorial-scroll', {}, this.nav, this.body, this.steps, this.status),
       handle,
     );
     this.body.addEventListener('click', (e) => void this.codeAction(e));
@@ -382,12 +383,12 @@ export class TutorialPane {
     const left = this.root.getBoundingClientRect().left;
     const move = (e: PointerEvent) => {
       const width = Math.min(Math.max(e.clientX - left, 220), window.innerWidth * 0.7);
-      this.root.style.width = `${width}px`;
+      this.root.style.setProperty('--tutorial-width', `${width}px`);
     };
     const up = () => {
       handle.removeEventListener('pointermove', move);
       handle.removeEventListener('pointerup', up);
-      localStorage.setItem(WIDTH_KEY, this.root.style.width);
+      localStorage.setItem(WIDTH_KEY, this.root.style.getPropertyValue('--tutorial-width'));
       window.dispatchEvent(new Event('resize'));
     };
     handle.addEventListener('pointermove', move);
