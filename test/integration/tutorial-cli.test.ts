@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { podman, prepareLocalRuntime } from './local-runtime-setup.js';
 
 const run = promisify(execFile);
@@ -36,14 +37,30 @@ beforeAll(() => {
 });
 
 describe('lab-orchestrator lab test', () => {
-  it('proves every checked step of labs/net-basics and removes the instance', async () => {
-    const res = await cli({}, 'lab', 'test', 'labs/net-basics');
-    expect(res.code, res.stdout + res.stderr).toBe(0);
-    for (const step of ['own-address', 'server-address', 'serve', 'fetch'])
-      expect(res.stdout).toMatch(new RegExp(`^  proven  ${step}: fails before its solution .*; passes after it$`, 'm'));
-    expect(res.stdout).toMatch(/^ {2}ticked {2}ping-server: /m);
-    expect(res.stdout).toContain('net-basics: 4 of 4 checked step(s) proven');
-    expect(leftovers(instanceOf(res.stdout))).toBe('');
+  it('proves every checked step of every example lab that uses only containers, and removes the instance', async () => {
+    const labs = fs
+      .readdirSync('labs')
+      .filter((name) => fs.existsSync(path.join('labs', name, 'lab.yaml')))
+      .filter((name) => {
+        const lab = parse(fs.readFileSync(path.join('labs', name, 'lab.yaml'), 'utf8')) as {
+          systems: Array<{ kind: string }>;
+        };
+        return lab.systems.every((s) => s.kind === 'container');
+      });
+    expect(labs).toContain('net-basics');
+    for (const name of labs) {
+      const res = await cli({}, 'lab', 'test', `labs/${name}`);
+      expect(res.code, res.stdout + res.stderr).toBe(0);
+      expect(res.stdout).toMatch(new RegExp(`^${name}: (\\d+) of \\1 checked step\\(s\\) proven$`, 'm'));
+      expect(leftovers(instanceOf(res.stdout))).toBe('');
+      if (name !== 'net-basics') continue;
+      for (const step of ['own-address', 'server-address', 'serve', 'fetch'])
+        expect(res.stdout).toMatch(
+          new RegExp(`^  proven  ${step}: fails before its solution .*; passes after it$`, 'm'),
+        );
+      expect(res.stdout).toMatch(/^ {2}ticked {2}ping-server: /m);
+      expect(res.stdout).toContain('net-basics: 4 of 4 checked step(s) proven');
+    }
   });
 
   it('exits 1 and says which step is wrong when a check passes before its solution or fails after it', async () => {
