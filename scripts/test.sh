@@ -45,6 +45,7 @@ deploy/images/build.sh
 if [ -x scripts/k8s-control-plane.sh ]; then
   step "Kubernetes control plane (kube-apiserver, etcd, controller-manager; first build takes minutes)"
   scripts/k8s-control-plane.sh build
+  scripts/k8s-control-plane.sh build-node
   eval "$(scripts/k8s-control-plane.sh start)"
 fi
 

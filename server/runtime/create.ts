@@ -2,6 +2,7 @@
  * @file Picks the runtime named by RUNTIME. Drivers are imported only when
  * chosen, so a server on one runtime never loads the other's client library.
  */
+import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Runtime } from './runtime.js';
@@ -13,9 +14,13 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
       return undefined;
     case 'local': {
       const { LocalRuntime } = await import('./local/local-runtime.js');
-      return new LocalRuntime({ scope: config.RUNTIME_SCOPE });
+      const { QemuVmDriver } = await import('./local/vm/qemu-driver.js');
+      const vmDriver = new QemuVmDriver({ stateDir: path.join(config.dataDir, 'vms') });
+      return new LocalRuntime({ scope: config.RUNTIME_SCOPE, vmDriver });
     }
-    case 'kubernetes':
-      throw new Error('RUNTIME=kubernetes: the kubernetes runtime is not built yet; use RUNTIME=local');
+    case 'kubernetes': {
+      const { kubernetesRuntimeFromEnvironment } = await import('./kubernetes/from-environment.js');
+      return kubernetesRuntimeFromEnvironment(log);
+    }
   }
 }
