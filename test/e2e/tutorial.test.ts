@@ -61,6 +61,7 @@ afterAll(async () => {
 });
 
 const terminalText = (system: string) =>
+  // biome-ignore lint/performance/useDomNodeTextContent: innerText keeps xterm's rows as lines (the prompt check reads the last line).
   page.locator(`.terminal-screen[data-system="${system}"] .xterm-rows`).innerText();
 
 const stepDone = (id: string) => page.locator(`li[data-step="${id}"]`).getAttribute('data-done');
@@ -85,7 +86,7 @@ describe('tutorial pane', () => {
     // The first page, rendered with the learner's values, and its steps.
     const pane = page.locator('#tutorial-pane');
     await expect.poll(() => pane.locator('.tutorial-page h1').textContent()).toBe('Who is who on the network');
-    expect(await pane.locator('.tutorial-page').innerText()).toContain('Welcome, learner!');
+    expect(await pane.locator('.tutorial-page').textContent()).toContain('Welcome, learner!');
     expect(await pane.locator('.tutorial-page aside.box.box-note .box-title').count()).toBe(1);
     expect(await pane.locator('.tutorial-page img').getAttribute('src')).toMatch(
       /^\/api\/v1\/labs\/net-basics\/versions\/1\/assets\/topology\.svg\?access=/,
@@ -101,9 +102,9 @@ describe('tutorial pane', () => {
     // Checked too early: not done, with the hint.
     await pane.locator('button[data-check="own-address"]').click();
     await expect
-      .poll(() => pane.locator('li[data-step="own-address"] .step-hint').innerText(), { timeout: 20_000 })
+      .poll(() => pane.locator('li[data-step="own-address"] .step-hint').textContent(), { timeout: 20_000 })
       .toContain('ip -4 -brief address');
-    expect(await pane.locator('li[data-step="own-address"] .step-message').innerText()).toMatch(/not done yet/);
+    expect(await pane.locator('li[data-step="own-address"] .step-message').textContent()).toMatch(/not done yet/);
 
     // The work, typed into the terminal of client; the open page is checked in the background.
     await expect
@@ -117,7 +118,7 @@ describe('tutorial pane', () => {
     await page.keyboard.press('Enter');
     await expect.poll(() => stepDone('own-address'), { timeout: 30_000 }).toBe('true');
     await expect.poll(progressValue).toBe(1);
-    expect(await pane.locator('[data-testid=tutorial-progress-text]').innerText()).toMatch(/^1 of 5 steps done/);
+    expect(await pane.locator('[data-testid=tutorial-progress-text]').textContent()).toMatch(/^1 of 5 steps done/);
     // A step without a check is ticked by hand.
     await pane.locator('li[data-step="ping-server"] input[type=checkbox]').check();
     await expect.poll(progressValue).toBe(2);
@@ -132,7 +133,7 @@ describe('tutorial pane', () => {
     // The next page keeps its place in the navigation.
     await pane.locator('[data-testid=tutorial-next]').click();
     await expect.poll(() => pane.locator('.tutorial-page h1').textContent()).toBe('A web server in one line');
-    expect(await pane.locator('.tutorial-page').innerText()).toContain('port 8080');
+    expect(await pane.locator('.tutorial-page').textContent()).toContain('port 8080');
 
     // Resizable by its edge, collapsible by its button; the width is kept.
     const width = async () => (await pane.boundingBox())!.width;
