@@ -53,7 +53,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  for (const i of (await server?.store.instances.list()) ?? []) await server.runtime?.destroy(i.id);
+  // Provisioning still under way would create containers after a destroy: let it finish first.
+  await server?.lifecycle.settleAll();
+  for (const id of (await server?.runtime?.list()) ?? []) await server.runtime?.destroy(id);
   await world?.running.close();
   await server?.stop();
   if (profile) fs.rmSync(profile, { recursive: true, force: true });

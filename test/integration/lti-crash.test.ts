@@ -14,10 +14,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeProgress, progressEvent } from '../../server/domain/tutorial/progress.js';
 import { GradeOutboxListener } from '../../server/jobs/grade-outbox.js';
+import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
 import { Store } from '../../server/store/store.js';
 import { testMongoUri } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
-import { podman, prepareLocalRuntime, REPO } from './local-runtime-setup.js';
+import { prepareLocalRuntime, REPO } from './local-runtime-setup.js';
 import { LAB_NAME, launch, registrationOf, startWorld, type World } from './lti-support.js';
 
 const run = promisify(execFile);
@@ -114,14 +115,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   child?.kill('SIGKILL');
-  for (const i of (await store?.instances.list()) ?? []) {
-    for (const c of podman('ps', '-aq', '--filter', `label=lab-orchestrator.instance=${i.id}`)
-      .split('\n')
-      .filter(Boolean)) {
-      podman('rm', '-f', c);
-    }
-    podman('network', 'rm', '-f', `labo-${i.id}`);
-  }
+  if (child && child.exitCode === null) await new Promise((resolve) => child!.once('exit', resolve));
+  // Everything of this test's scope, whatever the killed servers left.
+  const runtime = new LocalRuntime({ scope });
+  for (const id of await runtime.list()) await runtime.destroy(id);
+  await runtime.close();
   await world?.running.close();
   await store?.dropDatabase();
   await store?.close();

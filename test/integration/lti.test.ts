@@ -40,7 +40,9 @@ beforeAll(async () => {
   expect(registered.body.deploymentIds).toEqual([world.deploymentId]);
 });
 afterAll(async () => {
-  for (const i of (await server?.store.instances.list()) ?? []) await server.runtime?.destroy(i.id);
+  // Provisioning still under way would create containers after a destroy: let it finish first.
+  await server?.lifecycle.settleAll();
+  for (const id of (await server?.runtime?.list()) ?? []) await server.runtime?.destroy(id);
   await world?.running.close();
   await server?.stop();
 });
