@@ -36,7 +36,7 @@ const LEARNERS = Math.min(200, Number(values.learners));
 const WINDOW_S = Math.min(300, Number(values.window));
 const QUOTA = Number(values.quota);
 const HOLD_S = Number(values.hold);
-const POLL_MS = 250;
+const POLL_MS = 1000;
 
 setTimeout(() => {
   console.error('bench: 15 minutes are over; stopping');

@@ -210,7 +210,10 @@ export class InstanceLifecycle {
 
   /** Records activity (an action, a check) for the idle timer. */
   async noteActivity(id: string): Promise<void> {
-    await this.store.instances.touch(id);
+    // Best effort: a missed touch only brings the idle warning earlier; it never fails the action.
+    await retryBusy(() => this.store.instances.touch(id)).catch((err) =>
+      this.log.warn({ err, instance: id }, 'could not record activity'),
+    );
   }
 
   /**
@@ -401,19 +404,20 @@ export class InstanceLifecycle {
   /** Provisions (or, with reset, re-creates) the instance and records the outcome. */
   async provision(instance: InstanceRecord, opts: { reset?: boolean } = {}): Promise<void> {
     const runtime = this.requireRuntime();
-    let current = instance;
     try {
       const spec = await this.spec(instance);
       if (opts.reset) await runtime.reset(spec);
       else await runtime.provision(spec);
-      const done = await this.store.instances.transition(current, 'running', 'system');
-      if (!done) this.log.info({ instance: instance.id }, 'instance changed while provisioning; leaving it');
-      // The TTL counts from the first time it runs (a reset keeps the clock).
-      else await this.store.instances.startClock(done.id, new Date(Date.now() + done.limits.ttl * 1000));
     } catch (err) {
-      current = (await this.store.instances.get(instance.id)) ?? current;
+      const current = (await retryBusy(() => this.store.instances.get(instance.id))) ?? instance;
       if (current.state === 'provisioning') await this.fail(current, err);
+      return;
     }
+    // A database error from here on is not the lab's failure: it stays provisioning and the reconciler drives it again.
+    const done = await retryBusy(() => this.store.instances.transition(instance, 'running', 'system'));
+    if (!done) this.log.info({ instance: instance.id }, 'instance changed while provisioning; leaving it');
+    // The TTL counts from the first time it runs (a reset keeps the clock).
+    else await retryBusy(() => this.store.instances.startClock(done.id, new Date(Date.now() + done.limits.ttl * 1000)));
   }
 
   /** Destroys the runtime objects and records `stopped`. */
@@ -421,19 +425,21 @@ export class InstanceLifecycle {
     const runtime = this.requireRuntime();
     try {
       await runtime.destroy(instance.id);
-      // The reason of the stop (limits, an administrator) stays readable on the stopped instance.
-      await this.store.instances.transition(instance, 'stopped', 'system', instance.reason);
     } catch (err) {
       await this.fail(instance, err, 'could not stop');
+      return;
     }
+    // The reason of the stop (limits, an administrator) stays readable on the stopped instance.
+    await retryBusy(() => this.store.instances.transition(instance, 'stopped', 'system', instance.reason));
     this.admitter?.wake(); // capacity freed: the queue may move
   }
 
   private async fail(instance: InstanceRecord, err: unknown, prefix?: string): Promise<void> {
     const message = err instanceof Error ? err.message : String(err);
     this.log.warn({ instance: instance.id, err }, 'instance failed');
-    const current = (await this.store.instances.get(instance.id)) ?? instance;
-    await this.store.instances.transition(current, 'failed', 'system', prefix ? `${prefix}: ${message}` : message);
+    const current = (await retryBusy(() => this.store.instances.get(instance.id))) ?? instance;
+    const reason = prefix ? `${prefix}: ${message}` : message;
+    await retryBusy(() => this.store.instances.transition(current, 'failed', 'system', reason));
     this.admitter?.wake();
   }
 
@@ -473,6 +479,23 @@ export class InstanceLifecycle {
       return await run;
     } finally {
       if (this.work.get(id) === tracked) this.work.delete(id);
+    }
+  }
+}
+
+/**
+ * Retries a database call that FerretDB's SQLite backend refused with
+ * "database is locked" (concurrent writers under load; FerretDB 1.x answers
+ * at once when a read must become a write). Other errors pass through.
+ */
+export async function retryBusy<T>(call: () => Promise<T>, tries = 6): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const busy = /database is locked|SQLITE_BUSY/.test((err as Error)?.message ?? '');
+      if (!busy || attempt + 1 >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 25 * 2 ** attempt * (0.5 + Math.random())));
     }
   }
 }
