@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLabFolder } from '../../server/domain/lab/bundle.js';
 import { newApiToken } from '../../server/secrets.js';
 import { LabCatalog } from '../../server/services/labs.js';
 import { Store } from '../../server/store/store.js';
