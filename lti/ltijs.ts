@@ -167,7 +167,8 @@ export class Ltijs {
       o.encryptionKey,
       // ltijs's own mongoose 7, configured explicitly: no automatic index build (its TTL indexes fail
       // on FerretDB 1.x); createIndexesWithoutTtl() makes the others, sweep() expires records.
-      { url: o.mongodbUri, connection: { serverSelectionTimeoutMS: 5000, autoIndex: false } },
+      // maxPoolSize 1: FerretDB 1.x loses concurrent updates of one document (server/store/store.ts).
+      { url: o.mongodbUri, connection: { serverSelectionTimeoutMS: 5000, autoIndex: false, maxPoolSize: 1 } },
       {
         appRoute: '/',
         loginRoute: '/login',

@@ -43,8 +43,16 @@ export class Store {
 
   /** Connects and makes sure every index exists (idempotent). */
   static async connect(uri: string): Promise<Store> {
-    const conn = mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000, autoIndex: false });
-    await conn.asPromise();
+    const options = { serverSelectionTimeoutMS: 5000, autoIndex: false };
+    let conn = await mongoose.createConnection(uri, options).asPromise();
+    if (await isFerretDb(conn)) {
+      // FerretDB 1.x applies concurrent updates of one document as read-modify-write without a lock:
+      // two connections updating one document at once lose one update (measured: 46 of 50 rounds).
+      // One connection makes the server's own writes sequential, so one server process is safe;
+      // several server processes on one database need MongoDB (README, "Database").
+      await conn.close();
+      conn = await mongoose.createConnection(uri, { ...options, maxPoolSize: 1 }).asPromise();
+    }
     const store = new Store(conn);
     for (const model of Object.values(conn.models)) await model.createIndexes();
     return store;
@@ -73,4 +81,9 @@ export class Store {
 /** True for a duplicate-key error of a unique index. */
 export function isDuplicateKey(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+async function isFerretDb(conn: mongoose.Connection): Promise<boolean> {
+  const info = await conn.db?.admin().command({ buildInfo: 1 });
+  return info !== undefined && 'ferretdbVersion' in info;
 }
