@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Logger } from '../log.js';
 import type { LeaseRepository } from '../store/leases.js';
+import { retryBusy } from '../store/retry.js';
 
 export interface GuardedJob {
   start(): void;
@@ -71,7 +72,7 @@ export class Leadership {
       const asked = Date.now();
       let won: boolean;
       try {
-        won = await this.leases.acquire(name, this.holder, this.ttlSeconds * 1000, new Date(asked));
+        won = await retryBusy(() => this.leases.acquire(name, this.holder, this.ttlSeconds * 1000, new Date(asked)));
         if (won) e.heldUntil = asked + this.ttlSeconds * 1000;
       } catch (err) {
         this.log.warn({ err, job: name }, 'could not renew a job lease');

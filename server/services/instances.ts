@@ -29,6 +29,7 @@ import type { Logger } from '../log.js';
 import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
 import { generatePassword, newInstanceId, type SecretBox } from '../secrets.js';
 import type { InstanceRecord, StoredCredential } from '../store/instances.js';
+import { retryBusy } from '../store/retry.js';
 import type { Store } from '../store/store.js';
 
 const ACTIVE: InstanceState[] = ['requested', 'provisioning', 'running', 'paused', 'stopping'];
@@ -451,7 +452,9 @@ export class InstanceLifecycle {
   private schedule(id: string, job: () => Promise<void>, onlyIfUnclaimed = false): void {
     const claimed = async () => {
       const until = () => new Date(Date.now() + WORK_CLAIM_MS);
-      const mine = await this.store.instances.claimWork(id, this.workerId, until(), new Date(), !onlyIfUnclaimed);
+      const mine = await retryBusy(() =>
+        this.store.instances.claimWork(id, this.workerId, until(), new Date(), !onlyIfUnclaimed),
+      );
       if (!mine) return;
       const heartbeat = setInterval(() => {
         void this.store.instances.claimWork(id, this.workerId, until()).catch(() => undefined);
@@ -479,23 +482,6 @@ export class InstanceLifecycle {
       return await run;
     } finally {
       if (this.work.get(id) === tracked) this.work.delete(id);
-    }
-  }
-}
-
-/**
- * Retries a database call that FerretDB's SQLite backend refused with
- * "database is locked" (concurrent writers under load; FerretDB 1.x answers
- * at once when a read must become a write). Other errors pass through.
- */
-export async function retryBusy<T>(call: () => Promise<T>, tries = 6): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      const busy = /database is locked|SQLITE_BUSY/.test((err as Error)?.message ?? '');
-      if (!busy || attempt + 1 >= tries) throw err;
-      await new Promise((r) => setTimeout(r, 25 * 2 ** attempt * (0.5 + Math.random())));
     }
   }
 }
