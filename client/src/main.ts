@@ -10,7 +10,7 @@ import { instancePage } from './pages/instance.js';
 import { labsPage } from './pages/labs.js';
 import { signInPage } from './pages/signin.js';
 import { link, navigate } from './router.js';
-import { currentSession, forgetSession } from './session.js';
+import { currentSession, forgetSession, saveSession } from './session.js';
 
 const app = document.getElementById('app')!;
 const header = h('header.top', {});
@@ -61,7 +61,27 @@ function route() {
   else leave = labsPage(content);
 }
 
+/**
+ * An LTI launch lands on `/instances/ID?session=CODE`: the one-time code (valid
+ * seconds) is traded for this tab's session, with no cookie, and leaves the URL.
+ */
+async function acceptLaunchCode(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const code = params.get('session');
+  if (!code) return;
+  params.delete('session');
+  const rest = params.toString();
+  history.replaceState(null, '', `${location.pathname}${rest ? `?${rest}` : ''}`);
+  const res = await fetch('/lti/session', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code }),
+  }).catch(() => undefined);
+  if (res?.ok) saveSession(await res.json());
+  else forgetSession(); // the sign-in page then asks; a used or expired code never signs anyone in
+}
+
 window.addEventListener('popstate', route);
 window.addEventListener('route', route);
 window.addEventListener('signed-out', () => navigate('/signin'));
-route();
+acceptLaunchCode().finally(route);

@@ -103,34 +103,30 @@ describe('LTI launch in Chromium', () => {
     expect(instance?.labName).toBe(LAB_NAME);
     expect((await server.store.users.get(instance!.ownerId))?.name).toBe('Alice Learner');
 
-    // Inside the frame, the page trades the one-time code for its session (sessionStorage, no cookie).
-    const session = await frame.evaluate(async (c) => {
-      const res = await fetch('/lti/session', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ code: c }),
-      });
-      const body = (await res.json()) as { token: string; instanceId: string; user: { name: string } };
-      // The client keeps its session in sessionStorage (client/src/session.ts).
-      const storage = (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } })
-        .sessionStorage;
-      if (res.ok) storage.setItem('lab-orchestrator.session', JSON.stringify(body));
-      return { status: res.status, body };
-    }, code);
-    expect(session.status).toBe(201);
-    expect(session.body).toMatchObject({ instanceId, user: { name: 'Alice Learner' } });
-    const api = await fetch(`${server.url}/api/v1/instances/${instanceId}`, {
-      headers: { authorization: `Bearer ${session.body.token}` },
-    });
-    expect(api.status).toBe(200);
-    await waitFor('the instance to run', async () =>
-      (await server.store.instances.get(instanceId))?.state === 'running' ? true : undefined,
-    );
-    // Signed in, the frame shows the learner's workspace of that instance.
-    await frame.goto(`${server.url}/instances/${instanceId}`);
+    // Inside the frame, the client traded the one-time code for its session (sessionStorage, no cookie)
+    // and shows the learner's workspace of that instance, with the code gone from the URL.
     await frame.waitForSelector('[data-testid="user"]', { timeout: 30_000 });
     expect(await frame.textContent('[data-testid="user"]')).toBe('Alice Learner');
     expect(frame.url()).toBe(`${server.url}/instances/${instanceId}`);
+    const token = await frame.evaluate(() => {
+      const storage = (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } })
+        .sessionStorage;
+      return (JSON.parse(storage.getItem('lab-orchestrator.session') ?? '{}') as { token?: string }).token;
+    });
+    const api = await fetch(`${server.url}/api/v1/instances/${instanceId}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(api.status).toBe(200);
+    // The code was single-use: trading it again fails.
+    const again = await fetch(`${server.url}/lti/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
+    expect(again.ok).toBe(false);
+    await waitFor('the instance to run', async () =>
+      (await server.store.instances.get(instanceId))?.state === 'running' ? true : undefined,
+    );
     await page.screenshot({ path: path.join(REPO, '.cache', 'e2e', 'lti-workspace.png') });
     await page.close();
   });
