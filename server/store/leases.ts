@@ -1,24 +1,32 @@
 /**
  * @file Leader leases: one holder at a time per job name, so that each
- * background job runs on one server replica only. One document per name;
- * taking or renewing it is one conditional update ("mine, or expired"),
- * which MongoDB and FerretDB 1.x both apply atomically. No TTL index: an
- * expired lease simply loses its claim and the next taker overwrites it, so a
- * holder killed with -9 is replaced once its lease runs out.
+ * background job runs on one server replica only.
  *
- * Expiry is compared with the taker's clock: replicas need clocks that agree
- * to well within a lease (NTP does).
+ * A lease is a sequence of terms, one document per term (`<name>#<term>`).
+ * Taking a free or expired lease inserts the next term: the unique `_id`
+ * lets exactly one taker win, even on FerretDB 1.x, whose conditional
+ * updates are not atomic across connections (server/store/store.ts). Only
+ * the holder of a term ever updates it (renewal, release), and it renews
+ * only while its term has not expired, while others take over only a margin
+ * after the expiry; so two replicas never both renew or take one term. No
+ * TTL index: a holder killed with -9 simply stops renewing, its term
+ * expires, and the next taker starts a new one.
+ *
+ * Expiry is compared with each replica's clock: replicas need clocks that
+ * agree to well within the margin (NTP does).
  */
 import { type Connection, Schema } from 'mongoose';
 import { isDuplicateKey } from './store.js';
 
 const leaseSchema = new Schema(
   {
-    /** The job name. */
+    /** `<name>#<term>`. */
     _id: { type: String, required: true },
+    name: { type: String, required: true, index: true },
+    term: { type: Number, required: true },
     holder: { type: String, required: true },
     expiresAt: { type: Date, required: true },
-    /** When the current holder took it (kept across renewals: how long it has led). */
+    /** When this term was taken (how long its holder has led). */
     since: { type: Date, required: true },
   },
   { versionKey: false },
@@ -26,10 +34,20 @@ const leaseSchema = new Schema(
 
 export interface LeaseRecord {
   name: string;
+  term: number;
   holder: string;
   expiresAt: Date;
   since: Date;
 }
+
+type LeaseDoc = { _id: string; name: string; term: number; holder: string; expiresAt: Date; since: Date };
+const toRecord = (d: LeaseDoc): LeaseRecord => ({
+  name: d.name,
+  term: d.term,
+  holder: d.holder,
+  expiresAt: d.expiresAt,
+  since: d.since,
+});
 
 export class LeaseRepository {
   private readonly Lease;
@@ -38,54 +56,63 @@ export class LeaseRepository {
     this.Lease = conn.model('Lease', leaseSchema, 'leases');
   }
 
+  private async latest(name: string): Promise<LeaseDoc | undefined> {
+    const [d] = await this.Lease.find({ name }).sort({ term: -1 }).limit(1).lean();
+    return d as LeaseDoc | undefined;
+  }
+
   /**
    * Takes or renews the lease `name` for `holder` until now + ttlMs. True if
-   * `holder` holds it now; false if someone else holds an unexpired lease.
+   * `holder` holds it now; false if someone else holds it (or just took it).
    */
   async acquire(name: string, holder: string, ttlMs: number, now = new Date()): Promise<boolean> {
-    const expiresAt = new Date(now.getTime() + ttlMs);
+    const t = now.getTime();
+    const current = await this.latest(name);
+    if (current && current.holder === holder && current.expiresAt.getTime() > t) {
+      const renewed = await this.Lease.updateOne(
+        { _id: current._id, holder },
+        { $set: { expiresAt: new Date(t + ttlMs) } },
+      );
+      return renewed.matchedCount === 1;
+    }
+    // Held by another until its expiry and a margin (for a renewal written at the last moment).
+    if (current && current.expiresAt.getTime() + ttlMs / 20 >= t) return false;
+    const term = (current?.term ?? 0) + 1;
     try {
-      // Renewal first: it keeps `since`.
-      const renewed = await this.Lease.findOneAndUpdate(
-        { _id: name, holder },
-        { $set: { expiresAt } },
-        { returnDocument: 'after' },
-      ).lean();
-      if (renewed) return true;
-      const taken = await this.Lease.findOneAndUpdate(
-        { _id: name, expiresAt: { $lt: now } },
-        { $set: { holder, expiresAt, since: now } },
-        { returnDocument: 'after' },
-      ).lean();
-      if (taken) return true;
-      // Never held: the insert succeeds for one taker, the others meet the unique _id.
-      await this.Lease.create({ _id: name, holder, expiresAt, since: now });
-      return true;
+      await this.Lease.create({
+        _id: `${name}#${term}`,
+        name,
+        term,
+        holder,
+        expiresAt: new Date(t + ttlMs),
+        since: now,
+      });
     } catch (err) {
-      if (isDuplicateKey(err)) return false;
+      if (isDuplicateKey(err)) return false; // another replica took this term first
       throw err;
     }
+    await this.Lease.deleteMany({ name, term: { $lt: term } }); // old terms: history nobody reads
+    return true;
   }
 
   /** Gives the lease up (a clean shutdown), so another replica takes over at once. */
   async release(name: string, holder: string): Promise<void> {
-    await this.Lease.deleteOne({ _id: name, holder });
+    const current = await this.latest(name);
+    if (current?.holder !== holder) return;
+    await this.Lease.updateOne({ _id: current._id, holder }, { $set: { expiresAt: new Date(0) } });
   }
 
+  /** The current term of a lease (possibly expired), if it was ever taken. */
   async get(name: string): Promise<LeaseRecord | undefined> {
-    const d = await this.Lease.findById(name).lean();
-    return d
-      ? { name: String(d._id), holder: String(d.holder), expiresAt: d.expiresAt as Date, since: d.since as Date }
-      : undefined;
+    const d = await this.latest(name);
+    return d ? toRecord(d) : undefined;
   }
 
+  /** The current term of every lease. */
   async list(): Promise<LeaseRecord[]> {
-    const docs = await this.Lease.find({}).sort({ _id: 1 }).lean();
-    return docs.map((d) => ({
-      name: String(d._id),
-      holder: String(d.holder),
-      expiresAt: d.expiresAt as Date,
-      since: d.since as Date,
-    }));
+    const docs = (await this.Lease.find({}).sort({ name: 1, term: -1 }).lean()) as LeaseDoc[];
+    const latest = new Map<string, LeaseDoc>();
+    for (const d of docs) if (!latest.has(d.name)) latest.set(d.name, d);
+    return [...latest.values()].map(toRecord);
   }
 }

@@ -1,17 +1,23 @@
 /**
  * Leader leases on the real database (FerretDB): one holder at a time under
- * contention, renewal by the holder, takeover only after expiry, release
- * for an immediate takeover.
+ * contention (also between two connections, as between two server
+ * processes: FerretDB 1.x does not apply conditional updates atomically
+ * across connections, so leases rely on unique inserts), renewal by the
+ * holder, takeover only after expiry, release for an immediate takeover.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../server/store/store.js';
 import { testMongoUri } from '../support/server.js';
 
 let store: Store;
+let other: Store;
 beforeAll(async () => {
-  store = await Store.connect(testMongoUri('lo-lease'));
+  const uri = testMongoUri('lo-lease');
+  store = await Store.connect(uri);
+  other = await Store.connect(uri); // a second connection, as a second server process has
 });
 afterAll(async () => {
+  await other?.close();
   await store?.dropDatabase();
   await store?.close();
 });
@@ -48,5 +54,23 @@ describe('leader leases', () => {
     expect(await store.leases.acquire('admission', 'b', 60_000, now)).toBe(false);
     await store.leases.release('admission', 'a');
     expect(await store.leases.acquire('admission', 'b', 60_000, now)).toBe(true);
+  });
+
+  it('has one winner per round when two connections take a free or an expired lease at once', async () => {
+    for (let round = 0; round < 25; round++) {
+      const t0 = new Date(Date.UTC(2031, 0, 1, 0, round));
+      const first = await Promise.all([
+        store.leases.acquire(`race-${round}`, 'a', 1000, t0),
+        other.leases.acquire(`race-${round}`, 'b', 1000, t0),
+      ]);
+      expect(first.filter(Boolean)).toHaveLength(1);
+      const later = new Date(t0.getTime() + 5000); // expired: both try to take it over
+      const again = await Promise.all([
+        store.leases.acquire(`race-${round}`, 'c', 1000, later),
+        other.leases.acquire(`race-${round}`, 'd', 1000, later),
+      ]);
+      expect(again.filter(Boolean)).toHaveLength(1);
+      expect((await store.leases.get(`race-${round}`))?.holder).toBe(again[0] ? 'c' : 'd');
+    }
   });
 });
