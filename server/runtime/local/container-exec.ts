@@ -146,27 +146,39 @@ export async function openTerminal(
 export const VNC_PORT = 5900;
 
 /**
- * Waits (up to ~10 s, while the desktop starts) for the VNC port, then pipes
- * stdin/stdout to it with nc, or bash's /dev/tcp when the image has no nc.
+ * Pipes stdin/stdout to a TCP port with nc, or bash's /dev/tcp when the
+ * image has no nc; only through the engine's exec, so the host needs no route
+ * to the instance network. With `wait`, first waits (up to ~10 s) for the port
+ * to open, e.g. while a desktop starts; the probe takes one connection, so a
+ * web app (which may serve one connection at a time) is reached without it.
  */
-const VNC_BRIDGE = [
+const portBridge = (port: number, wait: boolean) => [
   '/bin/sh',
   '-c',
   `if command -v nc >/dev/null 2>&1; then
-     i=0; while [ $i -lt 50 ] && ! nc -z 127.0.0.1 ${VNC_PORT} 2>/dev/null; do i=$((i+1)); sleep 0.2; done
-     exec nc 127.0.0.1 ${VNC_PORT}
+     ${wait ? `i=0; while [ $i -lt 50 ] && ! nc -z 127.0.0.1 ${port} 2>/dev/null; do i=$((i+1)); sleep 0.2; done` : ':'}
+     exec nc 127.0.0.1 ${port}
    fi
-   exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/${VNC_PORT} && { cat <&3 & cat >&3; wait; }'`,
+   exec bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port} && { cat <&3 & cat >&3; wait; }'`,
 ];
 
-export async function openDesktop(container: Docker.Container, onStderr?: (text: string) => void): Promise<Duplex> {
+/** A byte stream to a TCP port inside a container (the desktop's VNC, a lab's web app). */
+export async function openPort(
+  container: Docker.Container,
+  port: number,
+  opts: { waitForPort?: boolean; onStderr?: (text: string) => void } = {},
+): Promise<Duplex> {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`not a TCP port: ${port}`);
   const exec = await container.exec({
-    Cmd: VNC_BRIDGE,
+    Cmd: portBridge(port, opts.waitForPort === true),
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
   });
   const socket = (await exec.start({ hijack: true, stdin: true })) as Duplex;
-  return new ExecBridge(socket, onStderr);
+  return new ExecBridge(socket, opts.onStderr);
 }
+
+export const openDesktop = (container: Docker.Container, onStderr?: (text: string) => void) =>
+  openPort(container, VNC_PORT, { waitForPort: true, ...(onStderr ? { onStderr } : {}) });

@@ -28,7 +28,7 @@ import {
   type TerminalStream,
 } from '../runtime.js';
 import { type Subnet, systemAddress } from './addressing.js';
-import { openDesktop, openTerminal, runExec } from './container-exec.js';
+import { openDesktop, openPort, openTerminal, runExec } from './container-exec.js';
 import { type ContainerSummary, containerStatus } from './container-status.js';
 import { ContainerSystems } from './container-systems.js';
 import { engineMessage, ignoreNotFound, isNotFound } from './engine-errors.js';
@@ -310,6 +310,20 @@ export class LocalRuntime implements Runtime {
       throw new RuntimeError(`system ${system} has no desktop console`, 'bad-spec');
     }
     return openDesktop(container);
+  }
+
+  /** A byte stream to a TCP port of a container system, for the gateway's HTTP proxy. */
+  async forward(id: InstanceId, system: string, port: number): Promise<Duplex> {
+    const container = await this.containerOf(id, system);
+    if (!container) {
+      if (await this.vm?.status(id, system)) {
+        throw new RuntimeError(`system ${system} is a VM: the web proxy reaches container systems only`, 'bad-spec');
+      }
+      throw new RuntimeError(`instance ${id} has no system ${system}`, 'not-found');
+    }
+    const info = await container.inspect();
+    this.checkUsable(info.State.Status, system);
+    return openPort(container, port);
   }
 
   async exec(id: InstanceId, system: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {

@@ -70,8 +70,10 @@ export function networkOptions(spec: InstanceSpec, subnet: Subnet, scope: string
     Internal: !spec.lab.definition.network.internet,
     EnableIPv6: false,
     IPAM: { Driver: 'default', Config: [{ Subnet: subnet.cidr, Gateway: subnet.gateway }] },
-    // A known bridge name lets the VM driver attach its taps to this network.
-    Options: { 'com.docker.network.bridge.name': bridgeName(spec.id) },
+    // A known bridge name lets the VM driver attach its taps to this network. `isolate`: Podman
+    // (netavark) otherwise routes between two bridges with a way out, so instance A could reach
+    // B when both labs ask for internet (measured); Docker isolates bridges by default.
+    Options: { 'com.docker.network.bridge.name': bridgeName(spec.id), isolate: 'true' },
     Labels: { ...instanceLabels(spec, scope), [LABEL.systems]: JSON.stringify(systems) },
   };
 }
