@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
 import { prepareLocalRuntime, REPO } from '../integration/local-runtime-setup.js';
 import { LAB_NAME, labUpload, registrationOf, startWorld, type World } from '../integration/lti-support.js';
+import { CHROMIUM_LAUNCH } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 
@@ -37,18 +38,7 @@ beforeAll(async () => {
     path.join(profile, 'Default', 'Preferences'),
     JSON.stringify({ profile: { cookie_controls_mode: 1, block_third_party_cookies: true } }),
   );
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  });
+  browser = await chromium.launchPersistentContext(profile, CHROMIUM_LAUNCH);
 });
 
 afterAll(async () => {

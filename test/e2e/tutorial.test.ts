@@ -16,6 +16,7 @@ import { readLabFolder } from '../../server/domain/lab/bundle.js';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
 import { hashPassword } from '../../server/secrets.js';
 import { prepareLocalRuntime, REPO } from '../integration/local-runtime-setup.js';
+import { CHROMIUM_LAUNCH } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const SHOTS = path.join(REPO, '.cache', 'e2e');
@@ -39,18 +40,7 @@ beforeAll(async () => {
   await server.store.users.setPasswordHash(learner.id, await hashPassword(PASSWORD));
 
   fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  });
+  browser = await chromium.launch(CHROMIUM_LAUNCH);
   page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
 });
 

@@ -1,5 +1,6 @@
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_LAUNCH } from '../support/browser.js';
 import { type RunningPlatform, startPlatform } from './platform.js';
 import { seedCourse, TestTool } from './testTool.js';
 import { MEDIA_TYPE, SCOPE } from './vocabulary.js';
@@ -14,17 +15,7 @@ beforeAll(async () => {
   tool = await TestTool.start();
   seed = seedCourse(running.platform, tool);
   tool.acceptLaunchesFrom(running.platform, seed.clientId);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await chromium.launch(CHROMIUM_LAUNCH);
 });
 afterAll(async () => {
   await browser?.close();
