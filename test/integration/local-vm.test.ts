@@ -100,7 +100,7 @@ describe('QEMU VM driver with tiny-vm', () => {
       const prompt = readUntil(terminal, /server:[^\n]*# /, 20_000);
       terminal.write('\r');
       await prompt;
-      const answer = readUntil(terminal, /hello-\d+/, 20_000);
+      const answer = readUntil(terminal, /hello-\d+\r?\n/, 20_000); // the whole line: output may come in pieces
       terminal.write('echo hello-$((40+2))\r');
       expect(await answer).toContain('hello-42');
       await terminal.resize({ cols: 100, rows: 30 }); // a no-op on a serial line, but it must not fail
