@@ -40,14 +40,22 @@ export class TokenRepository {
     return toToken((await this.m.ApiToken.create(t)).toObject());
   }
 
-  /** The live token with this hash (not revoked, not expired), touching its last use. */
+  /**
+   * The live token with this hash (not revoked, not expired). Its last use is
+   * written at most once a minute: every API call reads a token, and a write
+   * per call would make the database the bottleneck under load.
+   */
   async findLive(hash: string, now = new Date()): Promise<ApiToken | undefined> {
-    const d = await this.m.ApiToken.findOneAndUpdate(
-      { hash, revokedAt: null, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] },
-      { $set: { lastUsedAt: now } },
-      { returnDocument: 'after' },
-    ).lean();
-    return d ? toToken(d) : undefined;
+    const d = await this.m.ApiToken.findOne({
+      hash,
+      revokedAt: null,
+      $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }],
+    }).lean();
+    if (!d) return undefined;
+    if (!d.lastUsedAt || now.getTime() - d.lastUsedAt.getTime() > 60_000) {
+      await this.m.ApiToken.updateOne({ _id: d._id }, { $set: { lastUsedAt: now } }).catch(() => undefined);
+    }
+    return toToken(d);
   }
 
   async list(userId?: string): Promise<ApiToken[]> {
