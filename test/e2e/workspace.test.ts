@@ -11,12 +11,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { readLabFolder } from '../../server/domain/lab/bundle.js';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
 import { hashPassword } from '../../server/secrets.js';
 import { prepareLocalRuntime, REPO } from '../integration/local-runtime-setup.js';
 import { CHROMIUM_LAUNCH } from '../support/browser.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { importLabFolder, startTestServer, type TestServer } from '../support/server.js';
 
 const SHOTS = path.join(REPO, '.cache', 'e2e');
 const PASSWORD = 'a long learner password';
@@ -31,10 +30,7 @@ beforeAll(async () => {
     execFileSync('npx', ['vite', 'build', 'client'], { cwd: REPO, stdio: 'inherit' });
   }
   server = await startTestServer({ runtime: new LocalRuntime({ scope: `e2e-${process.pid}` }) });
-  const read = await readLabFolder(path.join(REPO, 'labs/net-basics'));
-  if (!read.ok) throw new Error('example lab unreadable');
-  const files = Object.fromEntries([...read.bundle.files].map(([p, c]) => [p, c.toString('base64')]));
-  expect((await server.api(server.adminToken, 'POST', '/api/v1/labs', { files, encoding: 'base64' })).status).toBe(201);
+  expect((await importLabFolder(server, 'labs/net-basics')).status).toBe(201);
   const learner = await server.user('learner');
   await server.store.users.setPasswordHash(learner.id, await hashPassword(PASSWORD));
 

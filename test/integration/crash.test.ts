@@ -3,7 +3,7 @@
  * instances provision, start it again; every instance ends running or
  * cleanly failed, and nothing is left in Podman that no instance owns.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newApiToken } from '../../server/secrets.js';
 import { LabCatalog } from '../../server/services/labs.js';
 import { Store } from '../../server/store/store.js';
+import { startChildServer } from '../support/child-server.js';
 import { testMongoUri } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
-import { podman, prepareLocalRuntime, REPO } from './local-runtime-setup.js';
+import { podman, prepareLocalRuntime } from './local-runtime-setup.js';
 
 const LAB = `name: crash-pair
 title: Two shells
@@ -35,39 +36,20 @@ const scope = `crash-${process.pid}`;
 const orphan = `iorphan${process.pid}`;
 
 async function startChild(): Promise<string> {
-  const env = {
-    ...process.env,
-    MONGODB_URI: uri,
-    PORT: String(port),
-    DATA_DIR: dataDir,
-    RUNTIME: 'local',
-    RUNTIME_SCOPE: scope,
-    RECONCILE_INTERVAL: '1',
-    LOG_LEVEL: 'warn',
-  };
-  const proc = spawn('node', ['--import', 'tsx', 'server/main.ts'], {
-    cwd: REPO,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child = proc;
-  let output = '';
-  proc.stdout?.on('data', (d) => {
-    output += d;
-  });
-  proc.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  return waitFor(
-    'the server to answer /readyz',
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`server exited: ${output.slice(-800)}`);
-      const res = await fetch(`${url}/readyz`).catch(() => undefined);
-      return res?.ok ? url : undefined;
+  const started = await startChildServer(
+    {
+      ...process.env,
+      MONGODB_URI: uri,
+      DATA_DIR: dataDir,
+      RUNTIME: 'local',
+      RUNTIME_SCOPE: scope,
+      RECONCILE_INTERVAL: '1',
+      LOG_LEVEL: 'warn',
     },
-    60,
+    port,
   );
+  child = started.proc;
+  return started.url;
 }
 
 beforeAll(async () => {

@@ -7,10 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
-import { readLabFolder } from '../../server/domain/lab/bundle.js';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
 import { opened, openSocket, ticketFor } from '../support/gateway-client.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { importLabFolder, startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import { prepareLocalRuntime } from './local-runtime-setup.js';
 
@@ -21,10 +20,7 @@ let id: string;
 beforeAll(async () => {
   prepareLocalRuntime(['shell', 'desktop']);
   server = await startTestServer({ runtime: new LocalRuntime({ scope: `gwd-${process.pid}` }) });
-  const read = await readLabFolder('labs/net-basics');
-  if (!read.ok) throw new Error('example lab unreadable');
-  const files = Object.fromEntries([...read.bundle.files].map(([p, c]) => [p, c.toString('base64')]));
-  expect((await server.api(server.adminToken, 'POST', '/api/v1/labs', { files, encoding: 'base64' })).status).toBe(201);
+  expect((await importLabFolder(server, 'labs/net-basics')).status).toBe(201);
   learner = await server.user('learner');
   id = (await server.api(learner.token, 'POST', '/api/v1/instances', { lab: 'net-basics' })).body.id;
   await waitFor('the lab running', async () => {

@@ -3,9 +3,8 @@
  * lifecycle a learner drives, checked against what really exists.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLabFolder } from '../../server/domain/lab/bundle.js';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { importLabFolder, startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import { podman, prepareLocalRuntime } from './local-runtime-setup.js';
 
@@ -15,10 +14,7 @@ let learner: { id: string; token: string };
 beforeAll(async () => {
   prepareLocalRuntime();
   server = await startTestServer({ runtime: new LocalRuntime({ scope: `test-${process.pid}` }) });
-  const read = await readLabFolder('labs/net-basics');
-  if (!read.ok) throw new Error('example lab unreadable');
-  const files = Object.fromEntries([...read.bundle.files].map(([p, c]) => [p, c.toString('base64')]));
-  const created = await server.api(server.adminToken, 'POST', '/api/v1/labs', { files, encoding: 'base64' });
+  const created = await importLabFolder(server, 'labs/net-basics');
   expect(created.status).toBe(201);
   learner = await server.user('learner');
 });

@@ -5,7 +5,7 @@
  * platform's recovery, the gradebook gets exactly one score, the latest.
  * The platform is registered with the admin CLI (`platform register`).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +16,7 @@ import { computeProgress, progressEvent } from '../../server/domain/tutorial/pro
 import { GradeOutboxListener } from '../../server/jobs/grade-outbox.js';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
 import { Store } from '../../server/store/store.js';
+import { startChildServer } from '../support/child-server.js';
 import { testMongoUri } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import { prepareLocalRuntime, REPO } from './local-runtime-setup.js';
@@ -47,28 +48,7 @@ const env = () => ({
 const secretKey = randomBytes(32).toString('hex');
 
 async function startChild(): Promise<void> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: REPO,
-    env: env(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child = proc;
-  let output = '';
-  proc.stdout?.on('data', (d) => {
-    output += d;
-  });
-  proc.stderr?.on('data', (d) => {
-    output += d;
-  });
-  await waitFor(
-    'the server to answer /readyz',
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`server exited: ${output.slice(-800)}`);
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      return res?.ok ? true : undefined;
-    },
-    60,
-  );
+  child = (await startChildServer(env(), port)).proc;
 }
 
 const cli = (...args: string[]) =>

@@ -5,7 +5,7 @@
  * exactly once, by the leader, whichever replica created it; after kill -9
  * of the leader the other takes the leases over and goes on.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,10 +15,11 @@ import { newApiToken } from '../../server/secrets.js';
 import { LabCatalog } from '../../server/services/labs.js';
 import type { InstanceRecord } from '../../server/store/instances.js';
 import { Store } from '../../server/store/store.js';
+import { startChildServer } from '../support/child-server.js';
 import { testMongoUri } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
 import { smallLab } from './limits-support.js';
-import { podman, prepareLocalRuntime, REPO } from './local-runtime-setup.js';
+import { podman, prepareLocalRuntime } from './local-runtime-setup.js';
 
 const uri = testMongoUri('lo-replicas');
 const scope = `replicas-${process.pid}`;
@@ -43,12 +44,10 @@ async function freePort(): Promise<number> {
 
 async function startReplica(): Promise<Replica> {
   const port = await freePort();
-  const proc = spawn('node', ['--import', 'tsx', 'server/main.ts'], {
-    cwd: REPO,
-    env: {
+  const { proc, url } = await startChildServer(
+    {
       ...process.env,
       MONGODB_URI: uri,
-      PORT: String(port),
       DATA_DIR: dataDir, // one secret key for both, as replicas share one
       RUNTIME: 'local',
       RUNTIME_SCOPE: scope,
@@ -58,26 +57,9 @@ async function startReplica(): Promise<Replica> {
       LEASE_TTL: '2',
       LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(proc);
-  let output = '';
-  proc.stdout?.on('data', (d) => {
-    output += d;
-  });
-  proc.stderr?.on('data', (d) => {
-    output += d;
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(
-    'the replica to answer /readyz',
-    async () => {
-      if (proc.exitCode !== null) throw new Error(`replica exited: ${output.slice(-800)}`);
-      const res = await fetch(`${url}/readyz`).catch(() => undefined);
-      return res?.ok ? true : undefined;
-    },
-    60,
+    port,
   );
+  children.push(proc);
   return { proc, url, pid: proc.pid! };
 }
 

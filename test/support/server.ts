@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../server/config.js';
+import { readLabFolder } from '../../server/domain/lab/bundle.js';
 import { createLogger } from '../../server/log.js';
 import type { Runtime } from '../../server/runtime/runtime.js';
 import { newApiToken } from '../../server/secrets.js';
@@ -99,4 +101,12 @@ export async function startTestServer(
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Imports a lab folder of the repository (e.g. `labs/net-basics`) through the API as the admin; answers the API's reply. */
+export async function importLabFolder(server: TestServer, folder: string): Promise<ApiAnswer> {
+  const read = await readLabFolder(path.join(fileURLToPath(new URL('../..', import.meta.url)), folder));
+  if (!read.ok) throw new Error(`${folder} is not a readable lab`);
+  const files = Object.fromEntries([...read.bundle.files].map(([p, c]) => [p, c.toString('base64')]));
+  return server.api(server.adminToken, 'POST', '/api/v1/labs', { files, encoding: 'base64' });
 }
