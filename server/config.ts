@@ -46,6 +46,8 @@ export const configSchema = z.object({
   LIMIT_WARNING: z.coerce.number().min(1).default(300),
   /** Extensions per run of an instance when its lab does not say (limits.extensions). */
   LIMIT_EXTENSIONS: z.coerce.number().int().min(0).default(2),
+  /** Seconds an instance may stay paused before it is stopped, when its lab does not say (limits.maxPaused); 0 = no limit. */
+  LIMIT_MAX_PAUSED: z.coerce.number().min(0).default(86400),
   /** Instances holding runtime resources at once, all users (0 = no limit). */
   QUOTA_INSTANCES: z.coerce.number().int().min(0).default(100),
   /** CPU (cores) the instances may hold together, summed from their labs' systems; default 4 × this machine's cores. */
