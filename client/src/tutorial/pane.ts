@@ -12,41 +12,9 @@
  */
 import { api, errorMessage } from '../api.js';
 import { clear, h } from '../dom.js';
+import { type CheckSaid, stepItem } from './step-item.js';
 import './tutorial.css';
-
-export interface StepState {
-  done: boolean;
-  at: string;
-  by: 'check' | 'tick';
-  attempts: number;
-  lastMessage?: string;
-}
-interface Tally {
-  stepsDone: number;
-  stepsTotal: number;
-  pointsEarned: number;
-  pointsPossible: number;
-}
-export interface ProgressView {
-  progress: Tally & { pages: Array<Tally & { index: number; title: string }>; score: number };
-  steps: Record<string, StepState>;
-}
-interface StepView {
-  id: string;
-  html: string;
-  checked: boolean;
-  system?: string;
-  points: number;
-  state?: StepState;
-  hintHtml?: string;
-}
-interface TutorialView extends ProgressView {
-  lab: { name: string; version: number; title: string };
-  pages: Array<{ index: number; title: string; html: string; steps: StepView[] }>;
-}
-interface CheckAnswer extends ProgressView {
-  outcome: { passed: boolean; message: string; hintHtml?: string };
-}
+import type { CheckAnswer, ProgressView, TutorialView } from './view.js';
 
 /** What the pane needs of the workspace. */
 export interface TutorialHost {
@@ -68,7 +36,7 @@ export class TutorialPane {
   private timer: number | undefined;
   private disposed = false;
   /** Messages of the last check per step (the answer says more than the stored state). */
-  private readonly said = new Map<string, { text: string; hintHtml?: string; passed: boolean }>();
+  private readonly said = new Map<string, CheckSaid>();
 
   private readonly nav = h('nav.tutorial-nav', { 'aria-label': 'Tutorial pages' });
   private readonly overall = h('div.tutorial-overall', {});
@@ -236,69 +204,18 @@ export class TutorialPane {
             h('span.muted', {}, `${pageTally.stepsDone} of ${pageTally.stepsTotal} on this page`),
           )
         : null,
-      ...page.steps.map((step) => this.stepItem(step, view.steps[step.id])),
+      ...page.steps.map((step) =>
+        stepItem(step, view.steps[step.id], {
+          said: this.said.get(step.id),
+          running: this.running,
+          tick: (done) => void this.tick(step.id, done),
+          check: (button) => void this.check(step.id, button),
+          showSystem: (system) => this.host.showSystem(system),
+        }),
+      ),
     );
     const select = this.nav.querySelector('select');
     if (select) select.replaceWith(this.pageSelect());
-  }
-
-  private stepItem(step: StepView, state: StepState | undefined): HTMLElement {
-    const done = state?.done === true;
-    const said = this.said.get(step.id);
-    const text = h('span.step-text', {});
-    text.innerHTML = step.html; // safe inline HTML from the server
-    const hint = done ? undefined : (said?.hintHtml ?? (said ? undefined : step.hintHtml));
-    const hintEl = hint ? h('div.step-hint', {}) : null;
-    if (hintEl && hint) hintEl.innerHTML = `<strong>Hint:</strong> ${hint}`;
-    const control = step.checked
-      ? h('span.step-mark', { 'aria-hidden': 'true' }, done ? '✔' : '○')
-      : h('input', {
-          type: 'checkbox',
-          'aria-label': 'Done',
-          checked: done,
-          disabled: !this.running,
-          onchange: (e: Event) => void this.tick(step.id, (e.target as HTMLInputElement).checked),
-        });
-    return h(
-      `li.step${done ? '.done' : ''}`,
-      { 'data-step': step.id, 'data-done': done ? 'true' : 'false' },
-      h(
-        'div.step-line',
-        {},
-        control,
-        text,
-        step.points > 0 ? h('span.step-points.muted', {}, `${step.points} pt`) : null,
-      ),
-      h(
-        'div.step-tools',
-        {},
-        step.system
-          ? h(
-              'button.link.small',
-              { type: 'button', title: `Show ${step.system}`, onclick: () => this.host.showSystem(step.system!) },
-              `on ${step.system}`,
-            )
-          : null,
-        step.checked && !done
-          ? h(
-              'button.small',
-              {
-                type: 'button',
-                'data-check': step.id,
-                disabled: !this.running,
-                onclick: (e: Event) => void this.check(step.id, e.target as HTMLButtonElement),
-              },
-              'Check',
-            )
-          : null,
-        said && !done
-          ? h(`span.step-message${said.passed ? '' : '.failed'}`, {}, said.text)
-          : state?.lastMessage && !done
-            ? h('span.step-message.failed', {}, state.lastMessage)
-            : null,
-      ),
-      hintEl,
-    );
   }
 
   private apply(progress: ProgressView): void {
