@@ -135,7 +135,7 @@ export async function startServer(
     admission = new Admission(store, lifecycle, log, config.ADMISSION_INTERVAL, () => leadership.holds('admission'));
     lifecycle.useAdmission(admission);
     leadership.guard('admission', admission);
-    reaper = new Reaper(store, lifecycle, log, config.REAPER_INTERVAL, config.LIMIT_WARNING);
+    reaper = new Reaper(store, lifecycle, log, config.REAPER_INTERVAL, config.LIMIT_WARNING, config.LIMIT_MAX_PAUSED);
     leadership.guard('reaper', reaper);
   }
   if (runtime && opts.reconcile !== false) {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   admissible,
   decide,
+  decidePaused,
   expiryOf,
   type LimitedInstance,
   misfit,
@@ -64,6 +65,22 @@ describe('reaper decisions', () => {
       cause: 'ttl',
       reason: 'reached its maximum age of 2 h (with 1 extension(s))',
     });
+  });
+});
+
+describe('paused age', () => {
+  it("stops an instance paused longer than its lab's limit, else the server's; 0 = never", () => {
+    const lab = { limits: { maxPaused: 3600 } };
+    expect(decidePaused(lab, t0, at(3599), 86400)).toEqual({ kind: 'none' });
+    expect(decidePaused(lab, t0, at(3600), 86400)).toEqual({
+      kind: 'expire',
+      action: 'stop',
+      reason: 'paused for longer than 1 h',
+      cause: 'paused',
+    });
+    expect(decidePaused({ limits: {} }, t0, at(3600), 86400).kind).toBe('none');
+    expect(decidePaused({ limits: {} }, t0, at(86400), 86400)).toMatchObject({ reason: 'paused for longer than 1 d' });
+    expect(decidePaused({ limits: {} }, t0, at(10 * 86400), 0).kind).toBe('none');
   });
 });
 

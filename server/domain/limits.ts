@@ -17,6 +17,10 @@
  * - Extension ("I am still here"): resets the idle timer and adds one TTL to
  *   the TTL deadline (counted from now if it has passed); at most
  *   `extensions` per run of the instance.
+ * - Paused age: a paused instance still holds memory and disk (and counts
+ *   against the quotas) while nobody uses it; after `maxPaused` seconds
+ *   paused it is stopped (its progress stays; a start gives fresh systems).
+ *   No warning: nobody is there to read one.
  */
 
 export type ExpiryCause = 'ttl' | 'idle';
@@ -30,6 +34,8 @@ export interface InstanceLimits {
   onExpire: 'stop' | 'pause';
   /** How many extensions a run of the instance may use. */
   extensions: number;
+  /** How long it may stay paused (seconds) before it is stopped; absent: the server's LIMIT_MAX_PAUSED. */
+  maxPaused?: number;
 }
 
 /** What the limit rules read of an instance. */
@@ -78,7 +84,7 @@ export type ReaperDecision =
   /** Activity or an extension moved the deadline out of the warning phase. */
   | { kind: 'clear-warning' }
   /** Stop or pause now, recording `reason`. */
-  | { kind: 'expire'; action: 'stop' | 'pause'; reason: string; cause: ExpiryCause };
+  | { kind: 'expire'; action: 'stop' | 'pause'; reason: string; cause: ExpiryCause | 'paused' };
 
 /** What the reaper does with a running instance at `now`. */
 export function decide(i: LimitedInstance, now: Date, maxWarningSeconds: number): ReaperDecision {
@@ -96,6 +102,22 @@ export function expiryReason(i: LimitedInstance, cause: ExpiryCause): string {
   if (cause === 'idle') return `idle for ${formatDuration(i.limits.idle)}`;
   const total = i.limits.ttl * (1 + i.extensionsUsed);
   return `reached its maximum age of ${formatDuration(total)}${i.extensionsUsed ? ` (with ${i.extensionsUsed} extension(s))` : ''}`;
+}
+
+/**
+ * What the reaper does with an instance paused since `pausedAt`: stop it
+ * once it was paused longer than its limit (`maxPaused`, else
+ * `defaultMaxPaused`; 0 = no limit).
+ */
+export function decidePaused(
+  i: { limits: Pick<InstanceLimits, 'maxPaused'> },
+  pausedAt: Date,
+  now: Date,
+  defaultMaxPaused: number,
+): Extract<ReaperDecision, { kind: 'none' } | { kind: 'expire' }> {
+  const limit = i.limits.maxPaused ?? defaultMaxPaused;
+  if (limit <= 0 || now.getTime() < pausedAt.getTime() + limit * 1000) return { kind: 'none' };
+  return { kind: 'expire', action: 'stop', reason: `paused for longer than ${formatDuration(limit)}`, cause: 'paused' };
 }
 
 export function formatDuration(seconds: number): string {

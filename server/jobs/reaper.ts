@@ -3,11 +3,14 @@
  * running instances. It first marks the warning phase (`warnedAt`, shown by
  * the API so the workspace can count down and offer "I am still here"),
  * then stops or pauses the instance (per lab) through the lifecycle with a
- * reason a learner can read. Runs on the leader only.
+ * reason a learner can read. It also stops instances left paused longer
+ * than their limit (`maxPaused`): a paused instance holds memory, disk
+ * and a place under the quotas. Runs on the leader only.
  */
-import { decide } from '../domain/limits.js';
+import { decide, decidePaused } from '../domain/limits.js';
 import type { Logger } from '../log.js';
 import type { InstanceLifecycle } from '../services/instances.js';
+import type { InstanceRecord } from '../store/instances.js';
 import type { Store } from '../store/store.js';
 import { PeriodicJob } from './periodic.js';
 
@@ -27,6 +30,8 @@ export class Reaper {
     intervalSeconds: number,
     /** Longest warning (seconds): LIMIT_WARNING. */
     private readonly maxWarningSeconds: number,
+    /** How long an instance may stay paused when its lab does not say (seconds; 0 = no limit): LIMIT_MAX_PAUSED. */
+    private readonly defaultMaxPaused = 0,
   ) {
     this.job = new PeriodicJob('reaper', () => this.round(), log, intervalSeconds);
   }
@@ -41,9 +46,15 @@ export class Reaper {
 
   async round(now = new Date()): Promise<ReaperReport> {
     const report: ReaperReport = { warned: [], cleared: [], expired: [] };
-    // Paused instances use no CPU and see no activity: the limits watch running ones.
-    for (const instance of await this.store.instances.list({ states: ['running'] })) {
+    for (const instance of await this.store.instances.list({ states: ['running', 'paused'] })) {
       if (this.lifecycle.busy(instance.id)) continue;
+      // Paused instances use no CPU and see no activity: only their paused age counts.
+      if (instance.state === 'paused') {
+        const decision = decidePaused(instance, pausedSince(instance), now, this.defaultMaxPaused);
+        if (decision.kind === 'expire' && (await this.lifecycle.expire(instance, decision)))
+          report.expired.push(instance.id);
+        continue;
+      }
       const decision = decide(instance, now, this.maxWarningSeconds);
       switch (decision.kind) {
         case 'warn':
@@ -73,4 +84,13 @@ export class Reaper {
     }
     return report;
   }
+}
+
+/** When the instance last became paused (its last transition to `paused`; rows without history: last update). */
+function pausedSince(instance: InstanceRecord): Date {
+  for (let k = instance.history.length - 1; k >= 0; k--) {
+    const t = instance.history[k]!;
+    if (t.to === 'paused') return new Date(t.at);
+  }
+  return instance.updatedAt;
 }

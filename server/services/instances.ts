@@ -117,6 +117,7 @@ export class InstanceLifecycle {
       idle: lab.limits.idle,
       onExpire: lab.limits.onExpire,
       extensions: lab.limits.extensions ?? this.limits.defaultExtensions,
+      ...(lab.limits.maxPaused !== undefined && { maxPaused: lab.limits.maxPaused }),
     };
     const resources = sumResources(lab.systems);
     await this.checkRoom({ ...(input.courseId ? { courseId: input.courseId } : {}), resources });

@@ -107,7 +107,7 @@ const instanceSchema = new Schema(
     updatedAt: { type: Date, default: () => new Date() },
     lastActivityAt: { type: Date, default: () => new Date() },
     /** Limits and resources of the lab when created (domain/limits.ts), TTL deadline, warning, extensions. */
-    limits: { ttl: Number, idle: Number, onExpire: String, extensions: Number },
+    limits: { ttl: Number, idle: Number, onExpire: String, extensions: Number, maxPaused: Number },
     resources: { cpu: Number, memory: Number },
     expiresAt: Date,
     warnedAt: Date,
@@ -115,6 +115,10 @@ const instanceSchema = new Schema(
     /** Which process works on the instance (provisioning, stopping) and until when: the reconciler leaves it alone. */
     workerId: String,
     workUntil: Date,
+    /** Set while the instance waits unclaimed in a warm pool (the pool's id); unset when a learner claims it. */
+    pool: { type: String, index: true },
+    /** The lab's own limits, applied when the pool member is claimed (until then it holds the pool's). */
+    poolLimits: { ttl: Number, idle: Number, onExpire: String, extensions: Number },
   },
   opts,
 );
@@ -188,6 +192,39 @@ const gradeOutboxSchema = new Schema(
   opts,
 );
 
+const poolSchema = new Schema(
+  {
+    /** The assignment's id: one warm pool per assignment. */
+    _id: { type: String, required: true },
+    courseId: { type: Schema.Types.ObjectId, required: true },
+    labName: { type: String, required: true },
+    size: { type: Number, required: true },
+    until: { type: Date, required: true },
+    createdBy: { type: Schema.Types.ObjectId, required: true },
+    updatedAt: { type: Date, default: () => new Date() },
+    /** Members that failed in a row, and when the next start may be tried (back-off). */
+    failures: { type: Number, default: 0 },
+    retryAt: Date,
+    lastError: String,
+  },
+  opts,
+);
+
+/**
+ * Who took a pool member: a unique insert keyed by the instance id decides
+ * between two launches (or a launch and the pool job), even over several
+ * connections, where FerretDB 1.x loses concurrent conditional updates.
+ */
+const poolClaimSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    /** The learner's user id, or `retire` (the pool job removes the member). */
+    by: { type: String, required: true },
+    at: { type: Date, default: () => new Date() },
+  },
+  opts,
+);
+
 export function registerModels(conn: Connection) {
   return {
     User: conn.model('User', userSchema, 'users'),
@@ -201,6 +238,8 @@ export function registerModels(conn: Connection) {
     Audit: conn.model('Audit', auditSchema, 'audit_events'),
     Progress: conn.model('Progress', progressSchema, 'progress'),
     GradeOutbox: conn.model('GradeOutbox', gradeOutboxSchema, 'grade_outbox'),
+    Pool: conn.model('Pool', poolSchema, 'pools'),
+    PoolClaim: conn.model('PoolClaim', poolClaimSchema, 'pool_claims'),
   };
 }
 export type Models = ReturnType<typeof registerModels>;

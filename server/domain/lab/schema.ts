@@ -102,6 +102,8 @@ export const limitsSchema = z.strictObject({
   onExpire: z.enum(['stop', 'pause']).default('stop'),
   /** How often a learner may extend a run ("I am still here"); the server's LIMIT_EXTENSIONS when absent. */
   extensions: z.number().int().min(0).max(100).optional(),
+  /** How long an instance may stay paused before it is stopped; the server's LIMIT_MAX_PAUSED when absent. */
+  maxPaused: duration.optional(),
 });
 
 /** Names usable in markdown as `{{vars.NAME}}` and in the environment of a system. */
