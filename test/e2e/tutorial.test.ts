@@ -7,64 +7,34 @@
  * open page) and the progress bar move; after a reload the state is still
  * there. Screenshots go to .cache/e2e/.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
-import { hashPassword } from '../../server/secrets.js';
-import { prepareLocalRuntime, REPO } from '../integration/local-runtime-setup.js';
-import { CHROMIUM_LAUNCH } from '../support/browser.js';
-import { importLabFolder, startTestServer, type TestServer } from '../support/server.js';
+import type { TestServer } from '../support/server.js';
+import { SHOTS, startWorkspaceE2e, type WorkspaceE2e } from '../support/workspace-e2e.js';
 
-const SHOTS = path.join(REPO, '.cache', 'e2e');
-const PASSWORD = 'a long learner password';
-
+let e2e: WorkspaceE2e;
 let server: TestServer;
-let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  prepareLocalRuntime(['shell', 'desktop']);
-  if (!fs.existsSync(path.join(REPO, 'client/dist/index.html'))) {
-    execFileSync('npx', ['vite', 'build', 'client'], { cwd: REPO, stdio: 'inherit' });
-  }
-  server = await startTestServer({ runtime: new LocalRuntime({ scope: `e2e-tut-${process.pid}` }) });
-  expect((await importLabFolder(server, 'labs/net-basics')).status).toBe(201);
-  const learner = await server.user('learner');
-  await server.store.users.setPasswordHash(learner.id, await hashPassword(PASSWORD));
-
-  fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch(CHROMIUM_LAUNCH);
-  page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+  e2e = await startWorkspaceE2e({ scope: 'e2e-tut' });
+  ({ server, page } = e2e);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  for (const i of (await server?.store.instances.list()) ?? []) await server.runtime?.destroy(i.id);
-  await server?.stop();
+  await e2e?.stop();
 });
 
-const terminalText = (system: string) =>
-  // biome-ignore lint/performance/useDomNodeTextContent: innerText keeps xterm's rows as lines (the prompt check reads the last line).
-  page.locator(`.terminal-screen[data-system="${system}"] .xterm-rows`).innerText();
+const terminalText = (system: string) => e2e.terminalText(system);
 
 const stepDone = (id: string) => page.locator(`li[data-step="${id}"]`).getAttribute('data-done');
 const progressValue = async () => Number(await page.locator('[data-testid=tutorial-progress]').getAttribute('value'));
 
 describe('tutorial pane', () => {
   it('turns step 1 done after the work in the terminal, without a reload, and keeps it after one', async () => {
-    onTestFailed(async () => {
-      await page.screenshot({ path: path.join(SHOTS, 'tutorial-failure.png') });
-      fs.writeFileSync(path.join(SHOTS, 'tutorial-failure.html'), await page.content());
-    });
-    await page.goto(server.url);
-    await page.waitForURL(/\/signin/);
-    await page.fill('input[name=username]', 'learner');
-    await page.fill('input[name=password]', PASSWORD);
-    await page.click('button[type=submit]');
-    await page.waitForSelector('[data-testid=user]');
+    onTestFailed(() => e2e.capture('tutorial-failure'));
+    await e2e.signIn();
     await page.click('button[data-lab="net-basics"]');
     await page.waitForURL(/\/instances\/i[a-z0-9]+$/);
     await page.waitForSelector('[data-testid=state]:text-is("running")', { timeout: 120_000 });
@@ -96,12 +66,10 @@ describe('tutorial pane', () => {
     await expect
       .poll(() => page.locator('[data-testid=console-status]').textContent(), { timeout: 30_000 })
       .toBe('connected');
-    await expect.poll(() => terminalText('client'), { timeout: 30_000 }).toMatch(/[#$]\s*$/);
-    await page.locator('.terminal-screen[data-system="client"]').click();
-    await page.keyboard.type(
+    await e2e.typeInTerminal(
+      'client',
       `ip -4 -o address show | grep -v ' lo ' | awk '{sub(/\\/.*/, "", $4); print $4; exit}' > ~/address.txt`,
     );
-    await page.keyboard.press('Enter');
     await expect.poll(() => stepDone('own-address'), { timeout: 30_000 }).toBe('true');
     await expect.poll(progressValue).toBe(1);
     expect(await pane.locator('[data-testid=tutorial-progress-text]').textContent()).toMatch(/^1 of 5 steps done/);

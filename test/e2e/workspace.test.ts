@@ -5,65 +5,32 @@
  * other system, opens the desktop and sees it drawn, and stops the lab.
  * Screenshots go to .cache/e2e/ for a human look.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
-import { hashPassword } from '../../server/secrets.js';
-import { prepareLocalRuntime, REPO } from '../integration/local-runtime-setup.js';
-import { CHROMIUM_LAUNCH } from '../support/browser.js';
-import { importLabFolder, startTestServer, type TestServer } from '../support/server.js';
+import type { TestServer } from '../support/server.js';
+import { PASSWORD, SHOTS, startWorkspaceE2e, type WorkspaceE2e } from '../support/workspace-e2e.js';
 
-const SHOTS = path.join(REPO, '.cache', 'e2e');
-const PASSWORD = 'a long learner password';
-
+let e2e: WorkspaceE2e;
 let server: TestServer;
-let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  prepareLocalRuntime(['shell', 'desktop']);
-  if (!fs.existsSync(path.join(REPO, 'client/dist/index.html'))) {
-    execFileSync('npx', ['vite', 'build', 'client'], { cwd: REPO, stdio: 'inherit' });
-  }
-  server = await startTestServer({ runtime: new LocalRuntime({ scope: `e2e-${process.pid}` }) });
-  expect((await importLabFolder(server, 'labs/net-basics')).status).toBe(201);
-  const learner = await server.user('learner');
-  await server.store.users.setPasswordHash(learner.id, await hashPassword(PASSWORD));
-
-  fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch(CHROMIUM_LAUNCH);
-  page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
+  e2e = await startWorkspaceE2e({ scope: 'e2e' });
+  ({ server, page } = e2e);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  for (const i of (await server?.store.instances.list()) ?? []) await server.runtime?.destroy(i.id);
-  await server?.stop();
+  await e2e?.stop();
 });
 
-/** What the visible terminal shows (xterm's DOM renderer keeps a row per line). */
-const terminalText = (system: string) =>
-  // biome-ignore lint/performance/useDomNodeTextContent: innerText keeps xterm's rows as lines (the test reads lines).
-  page.locator(`.terminal-screen[data-system="${system}"] .xterm-rows`).innerText();
-
-/** Types a command once the shell shows its prompt (as a user would wait for it). */
-async function typeInTerminal(system: string, text: string) {
-  await expect.poll(() => terminalText(system), { timeout: 30_000 }).toMatch(/[#$]\s*$/);
-  await page.locator(`.terminal-screen[data-system="${system}"]`).click();
-  await page.keyboard.type(text);
-  await page.keyboard.press('Enter');
-}
+const terminalText = (system: string) => e2e.terminalText(system);
+const typeInTerminal = (system: string, text: string) => e2e.typeInTerminal(system, text);
 
 describe('workspace', () => {
   it('signs in, starts a lab, uses terminal and desktop, and stops it', async () => {
-    onTestFailed(async () => {
-      await page.screenshot({ path: path.join(SHOTS, 'failure.png') });
-      fs.writeFileSync(path.join(SHOTS, 'failure.html'), await page.content());
-    });
+    onTestFailed(() => e2e.capture('failure'));
     await page.goto(server.url);
     await page.waitForURL(/\/signin/);
     await page.fill('input[name=username]', 'learner');
