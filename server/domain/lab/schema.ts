@@ -46,6 +46,22 @@ export const systemUser = z.strictObject({
   password: z.string().min(1).default('generate'),
 });
 
+/**
+ * Where a VM's root disk is imported from, per instance, by runtimes that
+ * import disks (kubernetes: a CDI DataVolume). `docker://` names a
+ * containerDisk image in a registry, `http(s)://` a disk image file (qcow2,
+ * raw, optionally compressed); `size` is the disk the VM gets.
+ */
+export const vmDisk = z.strictObject({
+  source: z
+    .string()
+    .regex(
+      /^(https?|docker):\/\/[^\s/]+\/\S*$/,
+      'expected an http(s):// URL of a disk image or docker://REGISTRY/IMAGE of a containerDisk image',
+    ),
+  size: z.string().regex(/^[1-9]\d*(Mi|Gi|Ti)$/, 'expected a disk size such as "10Gi"'),
+});
+
 export const systemSchema = z.strictObject({
   name: dnsLabel,
   kind: z.enum(['container', 'vm']),
@@ -55,6 +71,8 @@ export const systemSchema = z.strictObject({
     .strictObject({ cpu: cpuQuantity.default('500m'), memory: memoryQuantity.default('256Mi') })
     .default({ cpu: '500m', memory: '256Mi' }),
   user: systemUser.optional(),
+  /** VMs only: a root disk to import instead of using `image` where the runtime imports disks (vmDisk). */
+  disk: vmDisk.optional(),
   /** NoCloud user-data for VMs, merged with the generated user and host name. */
   cloudInit: z.string().optional(),
   /** Command of a container system (argv); the image's default otherwise. */
@@ -151,6 +169,8 @@ function checkCrossReferences(lab: unknown, ctx: { addIssue(issue: Issue & { cod
     const kind = field(system, 'kind');
     if (field(system, 'cloudInit') !== undefined && kind !== 'vm')
       add(['systems', i, 'cloudInit'], 'cloudInit is only for systems of kind "vm"');
+    if (field(system, 'disk') !== undefined && kind !== 'vm')
+      add(['systems', i, 'disk'], 'disk is only for systems of kind "vm"');
     if (field(system, 'command') !== undefined && kind !== 'container')
       add(['systems', i, 'command'], 'command is only for systems of kind "container"');
     const consoles = field(system, 'consoles');
