@@ -163,7 +163,7 @@ export class TutorialService {
     if (!step.check) throw badRequest(`step "${stepId}" has no check; tick it when it is done`);
     if (instance.state !== 'running')
       throw conflict(`the instance is ${instance.state}: steps are checked only while it runs`);
-    await this.deps.store.instances.touch(instance.id);
+    await this.noteLearner(p, instance);
     const outcome = await this.runCheck(instance, step, step.check);
     const at = new Date(this.now()).toISOString();
     const record = outcome.couldNotRun
@@ -193,7 +193,7 @@ export class TutorialService {
     const instance = await this.deps.lifecycle.reachable(p, instanceId);
     const lab = (await this.labVersion(instance)).definition;
     findStep(lab, stepId);
-    await this.deps.store.instances.touch(instance.id);
+    await this.noteLearner(p, instance);
     const record = await this.apply(instance, lab, {
       kind: 'tick',
       stepId,
@@ -201,6 +201,11 @@ export class TutorialService {
       at: new Date(this.now()).toISOString(),
     });
     return this.progressView(instance, lab, record);
+  }
+
+  /** The owner pressing Check or ticking a step is here: the idle timer restarts (an instructor looking is not). */
+  private async noteLearner(p: Principal, instance: InstanceRecord): Promise<void> {
+    if (instance.ownerId === p.user.id) await this.deps.lifecycle.noteActivity(instance.id);
   }
 
   /**
