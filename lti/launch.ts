@@ -2,10 +2,12 @@
  * @file What a verified resource-link launch does: (issuer, sub) → user,
  * context → course, roles → instructor or learner membership, resource link
  * → assignment → lab (custom parameter `lab`, set by deep linking), then
- * start or resume the user's instance and send the browser to its workspace
- * page with a one-time launch code (seconds, single use) that the page
- * trades for a browser session token (POST /lti/session): no cookie is
- * needed, in the LMS iframe or in a new window.
+ * start or resume a learner's instance and send the browser to its workspace
+ * page (an instructor to the assignment's progress page, where they open
+ * their own instance when they want one) with a one-time launch code
+ * (seconds, single use) that the page trades for a browser session token
+ * (POST /lti/session): no cookie is needed, in the LMS iframe or in a new
+ * window.
  */
 import { randomBytes } from 'node:crypto';
 import { principalOf } from '../server/api/auth.js';
@@ -108,6 +110,12 @@ export async function resourceLinkLaunch(deps: LaunchDeps, clientId: string, p: 
     clientId,
     deploymentId: String(p[CLAIM.deploymentId]),
   });
+  if (member.role === 'instructor') {
+    // Instructors come to see their learners; their own instance starts from that page when they ask for it.
+    const code = await issueLaunchCode(store, member.user.id, undefined, deps.launchCodeSeconds);
+    const page = `/courses/${encodeURIComponent(member.courseId)}/progress`;
+    return `${deps.publicUrl}${page}?assignment=${encodeURIComponent(assignment.id)}&session=${encodeURIComponent(code)}`;
+  }
   const instance = await startOrResume(store, lifecycle, member.user, labName, member.courseId, assignment.id);
   const code = await issueLaunchCode(store, member.user.id, instance.id, deps.launchCodeSeconds);
   return `${deps.publicUrl}/instances/${encodeURIComponent(instance.id)}?session=${encodeURIComponent(code)}`;
@@ -134,13 +142,13 @@ export async function startOrResume(
   }
 }
 
-/** A one-time code for the workspace page; only its hash is stored. */
-export async function issueLaunchCode(store: Store, userId: string, instanceId: string, seconds: number) {
+/** A one-time code for the workspace page (or, without an instance, the instructor's progress page); only its hash is stored. */
+export async function issueLaunchCode(store: Store, userId: string, instanceId: string | undefined, seconds: number) {
   const code = randomBytes(24).toString('base64url');
   await store.platforms.saveLaunchCode({
     hash: hashToken(code),
     userId,
-    instanceId,
+    ...(instanceId === undefined ? {} : { instanceId }),
     expiresAt: new Date(Date.now() + seconds * 1000),
   });
   return code;

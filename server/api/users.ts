@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { isAdmin } from '../domain/access.js';
+import { instructsCourse, isAdmin } from '../domain/access.js';
 import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { hashPassword, newApiToken } from '../secrets.js';
 import type { Store } from '../store/store.js';
+import type { Course, CourseRole } from '../store/users.js';
 import type { ApiRouter } from './routes.js';
 
 const requireAdmin = (p: { user: { admin: boolean } }) => {
@@ -77,10 +78,43 @@ export function userRoutes(api: ApiRouter, store: Store): void {
       return course;
     },
   );
-  api.route({ method: 'get', path: '/courses', tag: 'courses', summary: 'Courses (admins)' }, async ({ principal }) => {
-    requireAdmin(principal);
-    return store.users.listCourses();
-  });
+  api.route(
+    {
+      method: 'get',
+      path: '/courses',
+      tag: 'courses',
+      summary: 'Courses (admins); mine=1: the courses the caller is a member of, with their role and assignments',
+      query: z.object({ mine: z.enum(['1', 'true']).optional() }),
+    },
+    async ({ principal, query }) => {
+      if (query.mine === undefined) {
+        requireAdmin(principal);
+        return store.users.listCourses();
+      }
+      const mine = await Promise.all(
+        principal.memberships.map(async (m) => {
+          const course = await store.users.getCourse(m.courseId);
+          return course && (await courseView(store, course, m.role));
+        }),
+      );
+      return mine.filter((c) => c !== undefined).sort((a, b) => a.title.localeCompare(b.title));
+    },
+  );
+  api.route(
+    {
+      method: 'get',
+      path: '/courses/:id',
+      tag: 'courses',
+      summary: 'A course with its assignments (its instructors, admins)',
+    },
+    async ({ principal, params }) => {
+      const course = await store.users.getCourse(params.id!);
+      if (!course) throw notFound(`course ${params.id}`);
+      if (!isAdmin(principal) && !instructsCourse(principal, course.id))
+        throw forbidden('only the instructors of this course (and admins) see it');
+      return courseView(store, course, principal.memberships.find((m) => m.courseId === course.id)?.role);
+    },
+  );
   api.route(
     {
       method: 'put',
@@ -144,4 +178,16 @@ export function userRoutes(api: ApiRouter, store: Store): void {
       await store.audit.record({ actorId: principal.user.id, action: 'token.revoke', target: `token:${token.id}` });
     },
   );
+}
+
+/** A course as its members see it: whether it came from an LMS (it then has a roster), and its assignments' labs. */
+async function courseView(store: Store, course: Course, role: CourseRole | undefined) {
+  const assignments = await store.assignments.ofCourse(course.id);
+  return {
+    id: course.id,
+    title: course.title,
+    ...(role ? { role } : {}),
+    lms: course.key.startsWith('lti:'),
+    assignments: assignments.map((a) => ({ id: a.id, title: a.title, lab: a.labName })),
+  };
 }

@@ -39,7 +39,8 @@ const launchCodeSchema = new Schema(
     /** sha256 of the code: the code itself only travels in the redirect. */
     hash: { type: String, required: true, unique: true },
     userId: { type: String, required: true },
-    instanceId: { type: String, required: true },
+    /** The instance the code opens; none for an instructor's launch (it opens the progress page). */
+    instanceId: { type: String },
     expiresAt: { type: Date, required: true, index: true },
   },
   opts,
@@ -144,14 +145,14 @@ export class PlatformRepository {
       : undefined;
   }
 
-  async saveLaunchCode(c: { hash: string; userId: string; instanceId: string; expiresAt: Date }): Promise<void> {
+  async saveLaunchCode(c: { hash: string; userId: string; instanceId?: string; expiresAt: Date }): Promise<void> {
     await this.LaunchCode.create(c);
   }
 
   /** Returns and deletes a live launch code (single use). */
-  async takeLaunchCode(hash: string, now = new Date()): Promise<{ userId: string; instanceId: string } | undefined> {
+  async takeLaunchCode(hash: string, now = new Date()): Promise<{ userId: string; instanceId?: string } | undefined> {
     const d = await this.LaunchCode.findOneAndDelete({ hash, expiresAt: { $gt: now } }).lean();
-    return d ? { userId: d.userId, instanceId: d.instanceId } : undefined;
+    return d ? { userId: d.userId, ...(d.instanceId ? { instanceId: d.instanceId } : {}) } : undefined;
   }
 
   /** Records the latest service URLs a launch of the course carried. */

@@ -470,10 +470,17 @@ describe('dynamic registration', () => {
 
 describe('roster', () => {
   it('gives the instructor the course members with their instance and score', async () => {
+    // An instructor's launch lands on the assignment's progress page, without starting an instance.
     const { answer } = await launch(urls().launch(world.linkId, 'teacher'));
     expect(answer.status).toBe(303);
-    const session = await exchange(new URL(answer.location!).searchParams.get('session')!);
-    const course = (await server.store.instances.get(session.body.instanceId))!.courseId!;
+    const location = new URL(answer.location!);
+    const course = decodeURIComponent(/^\/courses\/([^/]+)\/progress$/.exec(location.pathname)![1]!);
+    expect((await server.store.assignments.get(location.searchParams.get('assignment')!))?.courseId).toBe(course);
+    const session = await exchange(location.searchParams.get('session')!);
+    expect(session.status).toBe(201);
+    expect(session.body.instanceId).toBeUndefined();
+    const teacher = (await server.store.users.byKey(`lti:${urls().issuer}#teacher`))!;
+    expect(await server.store.instances.list({ ownerId: teacher.id })).toEqual([]);
     const roster = await server.api(session.body.token, 'GET', `/lti/courses/${course}/roster`);
     expect(roster.status).toBe(200);
     const byId = Object.fromEntries(roster.body.members.map((m: { userId: string }) => [m.userId, m]));
