@@ -11,6 +11,7 @@ import { type Authenticator, apiTokenAuthenticator, authenticate } from './api/a
 import { instanceRoutes } from './api/instances.js';
 import { labRoutes } from './api/labs.js';
 import { openapiDocument } from './api/openapi.js';
+import { poolRoutes } from './api/pools.js';
 import { progressRoutes } from './api/progress.js';
 import { ApiRouter } from './api/routes.js';
 import { sessionRoutes } from './api/session.js';
@@ -25,6 +26,7 @@ import { createMetrics } from './metrics.js';
 import type { SecretBox } from './secrets.js';
 import type { InstanceLifecycle } from './services/instances.js';
 import { LabCatalog } from './services/labs.js';
+import type { WarmPools } from './services/pools.js';
 import type { TutorialService } from './services/tutorials.js';
 import type { Store } from './store/store.js';
 
@@ -38,6 +40,8 @@ export interface AppDeps {
   secrets: SecretBox;
   /** Tutorials, progress and lab assets (absent: those routes are not served). */
   tutorials?: TutorialService;
+  /** Warm pools (absent: their routes are not served). */
+  pools?: WarmPools;
   /** Console tickets, shared with the gateway. */
   tickets?: TicketBook;
   /** More ways to recognise a user (browser session, LTI), after API tokens. */
@@ -112,6 +116,7 @@ export function createApp(deps: AppDeps) {
   userRoutes(api, store);
   sessionRoutes(api, store);
   if (deps.tickets) ticketRoutes(api, store, lifecycle, deps.tickets);
+  if (deps.pools) poolRoutes(api, deps.pools);
   if (deps.tutorials) {
     tutorialRoutes(api, store, deps.tutorials);
     progressRoutes(api, store, deps.tutorials);

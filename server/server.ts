@@ -18,6 +18,7 @@ import { Admission } from './jobs/admission.js';
 import { BackgroundChecks } from './jobs/background-checks.js';
 import { GradeOutboxJob, GradeOutboxListener } from './jobs/grade-outbox.js';
 import { Leadership } from './jobs/leadership.js';
+import { PoolKeeper } from './jobs/pools.js';
 import { Reaper } from './jobs/reaper.js';
 import { Reconciler } from './jobs/reconciler.js';
 import { createLogger, type Logger } from './log.js';
@@ -25,6 +26,7 @@ import { createRuntime } from './runtime/create.js';
 import type { Runtime } from './runtime/runtime.js';
 import { loadSecretKey, SecretBox } from './secrets.js';
 import { InstanceLifecycle, type LimitSettings } from './services/instances.js';
+import { WarmPools } from './services/pools.js';
 import { ProgressEvents } from './services/progress-events.js';
 import { TutorialService } from './services/tutorials.js';
 import { Store } from './store/store.js';
@@ -39,6 +41,9 @@ export interface ServerHandle {
   reconciler?: Reconciler;
   reaper?: Reaper;
   admission?: Admission;
+  /** Warm pools of pre-started instances, and their job (on the leader). */
+  pools: WarmPools;
+  poolKeeper?: PoolKeeper;
   /** Which background jobs this replica leads. */
   leadership: Leadership;
   /** The LTI tool (unless started with lti: false). */
@@ -63,6 +68,8 @@ export async function startServer(
   const runtime = opts.runtime === null ? undefined : (opts.runtime ?? (await createRuntime(config, log)));
   const lifecycle = new InstanceLifecycle(store, runtime, secrets, log, limitSettings(config));
   const leadership = new Leadership(store.leases, log, config.LEASE_TTL);
+  const pools = new WarmPools(store, lifecycle, runtime, secrets, log);
+  lifecycle.usePools(pools);
   const tickets = new TicketBook();
   const progress = new ProgressEvents(log);
   const tutorials = new TutorialService({
@@ -97,6 +104,7 @@ export async function startServer(
     secrets,
     tickets,
     tutorials,
+    pools,
     mount: (a) => {
       lti?.mount(a);
       serveClient(a);
@@ -131,12 +139,19 @@ export async function startServer(
   let reconciler: Reconciler | undefined;
   let reaper: Reaper | undefined;
   let admission: Admission | undefined;
+  let poolKeeper: PoolKeeper | undefined;
   if (runtime) {
     admission = new Admission(store, lifecycle, log, config.ADMISSION_INTERVAL, () => leadership.holds('admission'));
     lifecycle.useAdmission(admission);
     leadership.guard('admission', admission);
     reaper = new Reaper(store, lifecycle, log, config.REAPER_INTERVAL, config.LIMIT_WARNING, config.LIMIT_MAX_PAUSED);
     leadership.guard('reaper', reaper);
+    const keeper = new PoolKeeper(pools, log, config.ADMISSION_INTERVAL);
+    poolKeeper = keeper;
+    pools.onClaim = () => {
+      if (leadership.holds('pools')) keeper.wake();
+    };
+    leadership.guard('pools', keeper);
   }
   if (runtime && opts.reconcile !== false) {
     const r = new Reconciler(store, lifecycle, runtime, log);
@@ -172,6 +187,8 @@ export async function startServer(
     ...(reconciler ? { reconciler } : {}),
     ...(reaper ? { reaper } : {}),
     ...(admission ? { admission } : {}),
+    pools,
+    ...(poolKeeper ? { poolKeeper } : {}),
     leadership,
     ...(lti ? { lti } : {}),
     tutorials,

@@ -62,6 +62,8 @@ export class InstanceLifecycle {
   readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   /** Admits queued instances (the admission job); without one, instances start at once. */
   private admitter?: { drain(): Promise<void>; wake(): void };
+  /** Warm pools (services/pools.ts); without them every launch starts a new instance. */
+  private pools?: PoolClaimer;
 
   constructor(
     private readonly store: Store,
@@ -70,6 +72,11 @@ export class InstanceLifecycle {
     private readonly log: Logger,
     readonly limits: LimitSettings = NO_LIMITS,
   ) {}
+
+  /** Wires the warm pools (server.ts): create() claims a ready member before it starts a new instance. */
+  usePools(pools: PoolClaimer): void {
+    this.pools = pools;
+  }
 
   /** Wires the admission job (server.ts): create() asks it to admit, freed capacity wakes it. */
   useAdmission(admitter: { drain(): Promise<void>; wake(): void }): void {
@@ -112,28 +119,21 @@ export class InstanceLifecycle {
         `you already have ${active} instance(s) of lab "${lab.name}" (at most ${lab.limits.maxInstancesPerUser}); stop one first`,
       );
     }
-    const limits: InstanceLimits = {
-      ttl: lab.limits.ttl,
-      idle: lab.limits.idle,
-      onExpire: lab.limits.onExpire,
-      extensions: lab.limits.extensions ?? this.limits.defaultExtensions,
-      ...(lab.limits.maxPaused !== undefined && { maxPaused: lab.limits.maxPaused }),
-    };
+    const limits = labLimits(lab, this.limits.defaultExtensions);
+    if (this.pools && input.version === undefined) {
+      // A warm pool member, if one is ready for this launch: it already holds its room, so no queue.
+      const claimed = await this.pools.claim(p, {
+        lab,
+        labVersion: version.version,
+        limits,
+        ...(input.courseId ? { courseId: input.courseId } : {}),
+        ...(input.assignmentId ? { assignmentId: input.assignmentId } : {}),
+      });
+      if (claimed) return claimed;
+    }
     const resources = sumResources(lab.systems);
     await this.checkRoom({ ...(input.courseId ? { courseId: input.courseId } : {}), resources });
-    const credentials: StoredCredential[] = lab.systems.flatMap((system) =>
-      system.user
-        ? [
-            {
-              system: system.name,
-              user: system.user.name,
-              passwordEnc: this.secrets.encrypt(
-                system.user.password === 'generate' ? generatePassword() : system.user.password,
-              ),
-            },
-          ]
-        : [],
-    );
+    const credentials = newCredentials(lab, this.secrets);
     const record = await this.store.instances.create({
       id: newInstanceId(),
       ownerId: p.user.id,
@@ -265,6 +265,27 @@ export class InstanceLifecycle {
       this.schedule(instance.id, () => this.teardown(moved));
     }
     return true;
+  }
+
+  /** Stops an unused warm pool member (the pool job's call); false if it changed meanwhile. */
+  async retire(instance: InstanceRecord, reason: string): Promise<boolean> {
+    this.requireRuntime();
+    const moved = await retryBusy(() => this.store.instances.transition(instance, 'stopping', 'system', reason));
+    if (!moved) return false;
+    await this.store.audit.record({
+      action: 'instance.retire',
+      target: `instance:${instance.id}`,
+      details: { reason, replica: this.workerId },
+    });
+    this.schedule(instance.id, () => this.teardown(moved));
+    return true;
+  }
+
+  /** Removes what the runtime holds of a stopped or failed instance and forgets its record (no principal: jobs). */
+  async discard(instance: InstanceRecord): Promise<void> {
+    const runtime = this.requireRuntime();
+    await this.runExclusive(instance.id, () => runtime.destroy(instance.id));
+    await retryBusy(() => this.store.instances.delete(instance.id));
   }
 
   /** Stops every active instance of a course (admins); returns the ids it stops. */
@@ -485,6 +506,48 @@ export class InstanceLifecycle {
       if (this.work.get(id) === tracked) this.work.delete(id);
     }
   }
+}
+
+/** What a launch of a lab may claim instead of starting a new instance (services/pools.ts). */
+export interface PoolClaimer {
+  claim(
+    p: Principal,
+    launch: {
+      lab: LabDefinition;
+      labVersion: number;
+      limits: InstanceLimits;
+      courseId?: string;
+      assignmentId?: string;
+    },
+  ): Promise<InstanceRecord | undefined>;
+}
+
+/** The limits an instance of the lab runs with (server defaults filled). */
+export function labLimits(lab: LabDefinition, defaultExtensions: number): InstanceLimits {
+  return {
+    ttl: lab.limits.ttl,
+    idle: lab.limits.idle,
+    onExpire: lab.limits.onExpire,
+    extensions: lab.limits.extensions ?? defaultExtensions,
+    ...(lab.limits.maxPaused !== undefined && { maxPaused: lab.limits.maxPaused }),
+  };
+}
+
+/** Credentials of a new instance: generated passwords (or the lab's fixed ones), sealed. */
+export function newCredentials(lab: LabDefinition, secrets: SecretBox): StoredCredential[] {
+  return lab.systems.flatMap((system) =>
+    system.user
+      ? [
+          {
+            system: system.name,
+            user: system.user.name,
+            passwordEnc: secrets.encrypt(
+              system.user.password === 'generate' ? generatePassword() : system.user.password,
+            ),
+          },
+        ]
+      : [],
+  );
 }
 
 /** The runtime's view of an instance: its lab version's systems with clear credentials. */

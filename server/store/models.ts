@@ -117,8 +117,6 @@ const instanceSchema = new Schema(
     workUntil: Date,
     /** Set while the instance waits unclaimed in a warm pool (the pool's id); unset when a learner claims it. */
     pool: { type: String, index: true },
-    /** The lab's own limits, applied when the pool member is claimed (until then it holds the pool's). */
-    poolLimits: { ttl: Number, idle: Number, onExpire: String, extensions: Number },
   },
   opts,
 );

@@ -11,6 +11,7 @@ import { LabRepository } from './labs.js';
 import { LeaseRepository } from './leases.js';
 import { registerModels } from './models.js';
 import { PlatformRepository } from './platforms.js';
+import { PoolRepository } from './pools.js';
 import { ProgressRepository } from './progress.js';
 import { TokenRepository } from './tokens.js';
 import { UserRepository } from './users.js';
@@ -26,6 +27,7 @@ export class Store {
   readonly grades: GradeOutboxRepository;
   readonly platforms: PlatformRepository;
   readonly progress: ProgressRepository;
+  readonly pools: PoolRepository;
 
   private constructor(private readonly conn: mongoose.Connection) {
     const models = registerModels(conn);
@@ -39,6 +41,7 @@ export class Store {
     this.grades = new GradeOutboxRepository(models, conn);
     this.platforms = new PlatformRepository(conn);
     this.progress = new ProgressRepository(models);
+    this.pools = new PoolRepository(models);
   }
 
   /** Connects and makes sure every index exists (idempotent). */
