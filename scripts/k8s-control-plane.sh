@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real Kubernetes control plane for the tests: etcd, kube-apiserver (RBAC) and
 # kube-controller-manager, built from Go modules and run on loopback, with the
-# KubeVirt CRDs installed: objects are validated and stored for real,
+# KubeVirt CRDs and CDI's DataVolume CRD installed: objects are validated and stored for real,
 # namespaces are finalized and garbage is collected. `start` runs no kubelet
 # (nothing is scheduled); `start-node` adds one (containerd) and the scheduler.
 #
@@ -25,6 +25,10 @@ CACHE="$REPO/.cache/k8s"
 BIN="$CACHE/bin-$K8S_VERSION"
 RUN="$CACHE/run"
 CRDS="$CACHE/kubevirt-crds-$KUBEVIRT_VERSION"
+# CDI (containerized data importer): the version KubeVirt $KUBEVIRT_VERSION's go.mod requires.
+CDI_VERSION="${CDI_VERSION:-v1.64.0}"
+CDI_CRDS="$CACHE/cdi-crds-$CDI_VERSION"
+CONTROLLER_TOOLS_VERSION=v0.23.0
 ETCD_PORT="${K8S_ETCD_PORT:-23790}"
 ETCD_PEER_PORT="${K8S_ETCD_PEER_PORT:-23800}"
 API_PORT="${K8S_API_PORT:-26443}"
@@ -63,6 +67,7 @@ build() {
     kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver \
     kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager
   build_crds
+  build_cdi_crds
 }
 
 # A node that runs pods for real (start-node): kubelet, and the scheduler to bind pods to it.
@@ -118,6 +123,31 @@ build_crds() {
   mkdir -p "$CRDS.tmp"
   (cd "$TOOLS" && go run -mod=readonly ./cmd/kubevirt-crds -source "$src" -out "$CRDS.tmp")
   rm -rf "$CRDS" && mv "$CRDS.tmp" "$CRDS"
+}
+
+# CDI's DataVolume CRD (VM disks imported from a URL or a registry: a
+# VirtualMachine's dataVolumeTemplates become DataVolumes). Made the way CDI
+# makes it (its hack/update-codegen.sh): controller-gen over the types of
+# kubevirt.io/containerized-data-importer-api. Only DataVolume is installed:
+# it is the one CDI type a lab's objects turn into. Never committed.
+build_cdi_crds() {
+  need_go
+  [[ -s "$CDI_CRDS/datavolumes.cdi.kubevirt.io.yaml" ]] && return 0
+  log "generating CDI $CDI_VERSION DataVolume CRD into $CDI_CRDS"
+  local gen="$CACHE/controller-gen-$CONTROLLER_TOOLS_VERSION" src tmp="$CACHE/cdi-gen-tmp"
+  if [[ ! -x "$gen/controller-gen" ]]; then
+    (cd "$CACHE" && GOFLAGS= GOBIN="$gen" go install "sigs.k8s.io/controller-tools/cmd/controller-gen@$CONTROLLER_TOOLS_VERSION")
+  fi
+  src="$(cd "$CACHE" && GOFLAGS= go mod download -json "kubevirt.io/containerized-data-importer-api@$CDI_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$src" ]] || die "could not download kubevirt.io/containerized-data-importer-api@$CDI_VERSION"
+  # The module cache is read-only; controller-gen loads the packages from a copy.
+  rm -rf "$tmp" && mkdir -p "$tmp" && cp -r "$src" "$tmp/src" && chmod -R u+w "$tmp/src"
+  (cd "$tmp/src" && GOFLAGS= "$gen/controller-gen" crd:crdVersions=v1 output:dir="$tmp/out" paths=./pkg/apis/core/v1beta1/...)
+  [[ -s "$tmp/out/cdi.kubevirt.io_datavolumes.yaml" ]] || die "controller-gen wrote no DataVolume CRD"
+  mkdir -p "$CDI_CRDS.tmp"
+  mv "$tmp/out/cdi.kubevirt.io_datavolumes.yaml" "$CDI_CRDS.tmp/datavolumes.cdi.kubevirt.io.yaml"
+  rm -rf "$tmp" "$CDI_CRDS" && mv "$CDI_CRDS.tmp" "$CDI_CRDS"
 }
 
 # ---------------------------------------------------------------------------
@@ -222,9 +252,9 @@ start_apiserver() {
 kc() { kubectl --kubeconfig="$KUBECONFIG_FILE" "$@"; }
 
 install_crds() {
-  kc apply --server-side --force-conflicts -f "$CRDS" >&2
+  kc apply --server-side --force-conflicts -f "$CRDS" -f "$CDI_CRDS" >&2
   local crd
-  for crd in virtualmachines.kubevirt.io virtualmachineinstances.kubevirt.io; do
+  for crd in virtualmachines.kubevirt.io virtualmachineinstances.kubevirt.io datavolumes.cdi.kubevirt.io; do
     wait_for kube-apiserver "CRD $crd Established" 60 crd_established "$crd"
   done
 }

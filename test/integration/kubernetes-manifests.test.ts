@@ -1,10 +1,13 @@
 /**
  * The kubernetes runtime's objects against a real kube-apiserver (built from
  * Go modules by scripts/k8s-control-plane.sh) with KubeVirt's real CRD
- * schemas: accepted by validation, stored as built, RBAC of the shipped role,
+ * schemas and CDI's DataVolume CRD (generated from CDI's Go types as CDI does,
+ * with controller-gen): accepted by validation, stored as built, RBAC of the shipped role,
  * and deploy/kubernetes passing server-side dry-run. There is no kubelet and
  * no KubeVirt controller here: where a test needs their state (a VM's status)
- * it writes it as they would, and says so.
+ * it writes it as they would, and says so. KubeVirt's admission webhook
+ * (virt-api) does not run either: its checks of dataVolumeTemplates are
+ * covered by the unit tests of the manifests (data-volume.test.ts).
  */
 import {
   ApiException,
@@ -19,7 +22,7 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildInstanceManifests, manifestList } from '../../server/runtime/kubernetes/manifests.js';
 import { LABEL } from '../../server/runtime/kubernetes/names.js';
-import { instanceOf, VM_AND_CONTAINER_LAB } from '../../server/runtime/kubernetes/test-lab.js';
+import { instanceOf, VM_AND_CONTAINER_LAB, withImportedDisk } from '../../server/runtime/kubernetes/test-lab.js';
 import type { VirtualMachine } from '../../server/runtime/kubernetes/virtual-machine.js';
 import { adminConfig, eventually, impersonating, kubectl, startControlPlane } from './kubernetes-control-plane.js';
 
@@ -173,6 +176,90 @@ describe('an instance of a VM + container lab', () => {
   });
 });
 
+describe('an instance whose VM imports its disk (CDI DataVolume template)', () => {
+  const SOURCE = 'https://images.example.org/debian-12-genericcloud-amd64.qcow2';
+  const spec = instanceOf(withImportedDisk(SOURCE, '8Gi'), `d-${run}`);
+  const m = buildInstanceManifests(spec);
+  const namespace = m.namespace.metadata?.name as string;
+  const custom = () => admin.makeApiClient(CustomObjectsApi);
+
+  it('is accepted with the disk bound to its DataVolume, stored as built', async () => {
+    await createAll(objects, manifestList(m));
+    const vm = (await objects.read(header(m.virtualMachines[0] as KubernetesObject))) as unknown as VirtualMachine;
+    expect(vm.spec.dataVolumeTemplates).toEqual([
+      {
+        apiVersion: 'cdi.kubevirt.io/v1beta1',
+        kind: 'DataVolume',
+        metadata: { name: 'server-disk', labels: m.virtualMachines[0]?.metadata.labels },
+        spec: { source: { http: { url: SOURCE } }, storage: { resources: { requests: { storage: '8Gi' } } } },
+      },
+    ]);
+    expect(vm.spec.template.spec.volumes[0]).toEqual({ name: 'rootdisk', dataVolume: { name: 'server-disk' } });
+    expect(vm.spec.template.spec.domain.devices.disks[0]).toEqual({ name: 'rootdisk', disk: { bus: 'virtio' } });
+    const quota = await objects.read(header(m.resourceQuota));
+    expect((quota as { spec?: { hard?: Record<string, string> } }).spec?.hard).toMatchObject({
+      persistentvolumeclaims: '2',
+      'requests.storage': '16Gi',
+      pods: '3',
+    });
+  });
+
+  it('refuses a template that breaks KubeVirt’s schema (an http source without url), naming the field', async () => {
+    const broken = structuredClone(m.virtualMachines[0]) as VirtualMachine;
+    broken.metadata.name = 'broken-disk';
+    const template = broken.spec.dataVolumeTemplates?.[0];
+    if (template) template.spec.source = { http: {} } as unknown as { http: { url: string } };
+    const err = await objects.create(broken as unknown as KubernetesObject).catch((e: unknown) => e);
+    expect((err as ApiException<unknown>).code).toBe(422);
+    expect(String((err as ApiException<unknown>).body)).toContain('spec.dataVolumeTemplates[0].spec.source.http.url');
+  });
+
+  it('makes a DataVolume that CDI’s schema accepts (created here as KubeVirt’s controller would)', async () => {
+    // No KubeVirt controller runs here: make the DataVolume from the template as it does
+    // (same name and spec, in the VM's namespace, owned by the VM), and let CDI's CRD judge it.
+    const vm = (await objects.read(header(m.virtualMachines[0] as KubernetesObject))) as unknown as VirtualMachine;
+    const template = vm.spec.dataVolumeTemplates?.[0];
+    if (!template) throw new Error('no dataVolumeTemplate stored');
+    const ref = { group: 'cdi.kubevirt.io', version: 'v1beta1', namespace, plural: 'datavolumes' };
+    const owner = { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'server', uid: vm.metadata.uid };
+    await custom().createNamespacedCustomObject({
+      ...ref,
+      body: { ...template, metadata: { ...template.metadata, namespace, ownerReferences: [owner] } },
+    });
+    const stored = (await custom().getNamespacedCustomObject({ ...ref, name: 'server-disk' })) as typeof template;
+    expect(stored.spec).toEqual(template.spec);
+    // CDI's schema is enforced: a content type outside its enum is refused.
+    const bad = {
+      ...template,
+      metadata: { name: 'bad-disk', namespace },
+      spec: { ...template.spec, contentType: 'floppy' },
+    };
+    const err = await custom()
+      .createNamespacedCustomObject({ ...ref, body: bad })
+      .catch((e: unknown) => e);
+    expect((err as ApiException<unknown>).code).toBe(422);
+    expect(String((err as ApiException<unknown>).body)).toContain('spec.contentType');
+  });
+
+  it('loses its DataVolume with the VM (garbage collection of what the VM owns)', async () => {
+    const ref = { group: 'cdi.kubevirt.io', version: 'v1beta1', namespace, plural: 'datavolumes', name: 'server-disk' };
+    await objects.delete(
+      m.virtualMachines[0] as unknown as KubernetesObject,
+      undefined,
+      undefined,
+      0,
+      undefined,
+      'Foreground',
+    );
+    await eventually(
+      'the DataVolume to go with its VM',
+      async () => (await statusOf(custom().getNamespacedCustomObject(ref))) === 404,
+      90,
+    );
+    await objects.delete(m.namespace);
+  });
+});
+
 describe('deploy/kubernetes', () => {
   it('passes server-side dry-run', async () => {
     // A dry run creates nothing, so the namespaced objects need their namespace for real first.
@@ -196,7 +283,14 @@ describe('deploy/kubernetes', () => {
 });
 
 describe('RBAC of the shipped service account', () => {
-  const spec = instanceOf({ ...VM_AND_CONTAINER_LAB, network: { internet: true } }, `r-${run}`);
+  // With an imported disk: the VM carries dataVolumeTemplates and the instance a policy for CDI's importer.
+  const spec = instanceOf(
+    withImportedDisk('docker://quay.io/containerdisks/debian:12', '10Gi', {
+      ...VM_AND_CONTAINER_LAB,
+      network: { internet: true },
+    }),
+    `r-${run}`,
+  );
   const m = buildInstanceManifests(spec);
   const namespace = m.namespace.metadata?.name as string;
   let sa: KubernetesObjectApi;
@@ -298,6 +392,11 @@ describe('RBAC of the shipped service account', () => {
       await allowed({ group: 'kubevirt.io', resource: 'virtualmachineinstances', verb: 'delete', namespace: 'x' }),
     ).toBe(false);
     expect(await allowed({ group: '', resource: 'pods', verb: 'update', namespace: 'x' })).toBe(false);
+    // DataVolumes are KubeVirt's controller's to make from the VM's templates, not the tool's.
+    for (const verb of ['create', 'get', 'delete'])
+      expect(await allowed({ group: 'cdi.kubevirt.io', resource: 'datavolumes', verb, namespace: 'x' }), verb).toBe(
+        false,
+      );
   });
 
   async function eventuallyGone(): Promise<void> {

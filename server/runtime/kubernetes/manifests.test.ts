@@ -4,7 +4,7 @@ import { RuntimeError } from '../runtime.js';
 import { buildInstanceManifests, manifestList } from './manifests.js';
 import { DEFAULT_CLUSTER_SETTINGS, LABEL, labelValue } from './names.js';
 import { POLICY } from './network-policies.js';
-import { instanceOf, VM_AND_CONTAINER_LAB } from './test-lab.js';
+import { instanceOf, VM_AND_CONTAINER_LAB, withImportedDisk } from './test-lab.js';
 
 const spec = instanceOf();
 const m = buildInstanceManifests(spec);
@@ -162,6 +162,71 @@ describe('VM system', () => {
     if (server) server.consoles = ['terminal'];
     const one = buildInstanceManifests(instanceOf(lab)).virtualMachines[0];
     expect(one?.spec.template.spec.domain.devices.autoattachGraphicsDevice).toBe(false);
+  });
+});
+
+describe('VM system with an imported disk', () => {
+  const DEBIAN = 'https://cloud.example.org/debian-12-genericcloud-amd64.qcow2';
+  const imported = buildInstanceManifests(instanceOf(withImportedDisk(DEBIAN, '10Gi')));
+  const vm = imported.virtualMachines[0];
+
+  it('boots from a DataVolume made from a dataVolumeTemplate, not from a containerDisk', () => {
+    expect(vm?.spec.dataVolumeTemplates).toEqual([
+      {
+        apiVersion: 'cdi.kubevirt.io/v1beta1',
+        kind: 'DataVolume',
+        metadata: { name: 'server-disk', labels: vm?.metadata.labels },
+        spec: {
+          source: { http: { url: DEBIAN } },
+          storage: { resources: { requests: { storage: '10Gi' } } },
+        },
+      },
+    ]);
+    const volumes = vm?.spec.template.spec.volumes ?? [];
+    expect(volumes[0]).toEqual({ name: 'rootdisk', dataVolume: { name: 'server-disk' } });
+    expect(volumes.some((v) => 'containerDisk' in v)).toBe(false);
+    // The first disk of the domain is the one bound to the DataVolume: the VM boots from it.
+    expect(vm?.spec.template.spec.domain.devices.disks[0]).toEqual({ name: 'rootdisk', disk: { bus: 'virtio' } });
+  });
+
+  it('imports a docker:// source from the registry', () => {
+    const fromRegistry = buildInstanceManifests(
+      instanceOf(withImportedDisk('docker://quay.io/containerdisks/debian:12')),
+    );
+    expect(fromRegistry.virtualMachines[0]?.spec.dataVolumeTemplates?.[0]?.spec.source).toEqual({
+      registry: { url: 'docker://quay.io/containerdisks/debian:12' },
+    });
+  });
+
+  it('uses the storage class of the settings when one is set', () => {
+    const settings = { ...DEFAULT_CLUSTER_SETTINGS, storageClassName: 'fast-ssd' };
+    const other = buildInstanceManifests(instanceOf(withImportedDisk(DEBIAN, '20Gi')), settings);
+    expect(other.virtualMachines[0]?.spec.dataVolumeTemplates?.[0]?.spec.storage).toEqual({
+      resources: { requests: { storage: '20Gi' } },
+      storageClassName: 'fast-ssd',
+    });
+  });
+
+  it('has quota for the importer pod, the disk and its scratch claim', () => {
+    // client 500m/256Mi + server 1/1Gi + overhead 200m/512Mi + importer 750m/600Mi
+    expect(imported.resourceQuota.spec?.hard).toMatchObject({
+      'requests.cpu': '2450m',
+      'limits.memory': '2392Mi',
+      pods: '3',
+      persistentvolumeclaims: '2',
+      'requests.storage': '20Gi',
+    });
+    expect(m.resourceQuota.spec?.hard?.['requests.storage']).toBeUndefined();
+  });
+
+  it('lets only CDI’s importer pods reach the disk source', () => {
+    const policy = imported.networkPolicies.find((p) => p.metadata?.name === POLICY.diskImport);
+    expect(policy?.spec).toEqual({
+      podSelector: { matchLabels: { app: 'containerized-data-importer', 'cdi.kubevirt.io': 'importer' } },
+      policyTypes: ['Egress'],
+      egress: [{}],
+    });
+    expect(m.networkPolicies.map((p) => p.metadata?.name)).not.toContain(POLICY.diskImport);
   });
 });
 

@@ -58,7 +58,7 @@ export function buildInstanceManifests(
     resourceQuota: buildResourceQuota(spec, ns, settings),
     limitRange: buildLimitRange(spec, ns, settings),
     pods: containers.map((s) => buildPod(spec, ns, s)),
-    virtualMachines: vms.map((s) => buildVirtualMachine(spec, ns, s)),
+    virtualMachines: vms.map((s) => buildVirtualMachine(spec, ns, s, settings)),
     services: spec.systems.map((s) => buildService(spec, ns, s.definition)),
   };
 }

@@ -39,6 +39,13 @@ export interface ClusterSettings {
   privateRanges: string[];
   /** What KubeVirt adds to a VM's pod beyond the guest's resources, for quotas and limits. */
   vmOverhead: { cpu: string; memory: string };
+  /** Storage class of imported VM disks (CDI DataVolumes); the cluster's default when unset. */
+  storageClassName?: string;
+  /**
+   * What CDI's importer pod of an imported disk may use (CDI's default
+   * limits, 750m and 600M, rounded up): quotas and limits leave room for it.
+   */
+  diskImport: { cpu: string; memory: string };
 }
 
 export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {
@@ -49,6 +56,7 @@ export const DEFAULT_CLUSTER_SETTINGS: ClusterSettings = {
   // 100.64.0.0/10 is not in RFC 1918 but several clouds put pod networks there.
   privateRanges: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10'],
   vmOverhead: { cpu: '200m', memory: '512Mi' },
+  diskImport: { cpu: '750m', memory: '600Mi' },
 };
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;

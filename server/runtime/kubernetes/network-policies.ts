@@ -2,11 +2,14 @@
  * @file The isolation of an instance, as NetworkPolicies (DESIGN.md
  * "kubernetes"): nothing in or out, except inside the namespace, DNS, the
  * tool's gateway, and the internet (never private ranges) when the lab asks.
+ * CDI's importer pods of imported VM disks may reach anything: the lab's disk
+ * source may be a mirror in the cluster, and learners cannot make such a pod.
  * Policies are additive, so each rule is its own named policy: what an
  * instance may do reads as a list of names.
  */
 import type { V1NetworkPolicy, V1NetworkPolicySpec } from '@kubernetes/client-node';
 import type { InstanceSpec } from '../runtime.js';
+import { CDI_IMPORTER_LABELS } from './data-volume.js';
 import { type ClusterSettings, instanceLabels } from './names.js';
 
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -17,6 +20,7 @@ export const POLICY = {
   dns: 'allow-dns',
   gateway: 'allow-gateway',
   internet: 'allow-internet',
+  diskImport: 'allow-disk-import',
 } as const;
 
 export function buildNetworkPolicies(
@@ -24,11 +28,15 @@ export function buildNetworkPolicies(
   namespace: string,
   settings: ClusterSettings,
 ): V1NetworkPolicy[] {
-  const policy = (name: string, body: Omit<V1NetworkPolicySpec, 'podSelector'>): V1NetworkPolicy => ({
+  const policy = (
+    name: string,
+    body: Omit<V1NetworkPolicySpec, 'podSelector'>,
+    podSelector: V1NetworkPolicySpec['podSelector'] = {},
+  ): V1NetworkPolicy => ({
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name, namespace, labels: instanceLabels(spec) },
-    spec: { podSelector: {}, ...body },
+    spec: { podSelector, ...body },
   });
   const policies = [
     // Selecting every pod for both directions with no rule denies everything.
@@ -80,6 +88,12 @@ export function buildNetworkPolicies(
           },
         ],
       }),
+    );
+  }
+  if (spec.systems.some((s) => s.definition.kind === 'vm' && s.definition.disk)) {
+    // One empty rule allows every destination.
+    policies.push(
+      policy(POLICY.diskImport, { policyTypes: ['Egress'], egress: [{}] }, { matchLabels: { ...CDI_IMPORTER_LABELS } }),
     );
   }
   return policies;

@@ -1,7 +1,7 @@
 /**
  * @file Arithmetic on the lab's resource quantities, for quotas that are sums
  * and limits that are maxima of the systems' resources. Only the forms the lab
- * schema accepts: CPU as "500m" / "1" / "1.5", memory as "256Mi" / "1Gi" / "512Ki".
+ * schema accepts: CPU as "500m" / "1" / "1.5", memory and disk sizes as "256Mi" / "1Gi" / "512Ki" / "1Ti".
  */
 
 /** "500m" → 500, "1.5" → 1500 (millicores). */
@@ -10,7 +10,7 @@ export function cpuMillis(quantity: string): number {
   return Math.round(Number(quantity) * 1000);
 }
 
-const MEMORY_UNITS = { Ki: 1, Mi: 1024, Gi: 1024 * 1024 } as const;
+const MEMORY_UNITS = { Ki: 1, Mi: 1024, Gi: 1024 * 1024, Ti: 1024 * 1024 * 1024 } as const;
 
 /** "256Mi" → 262144 (KiB). */
 export function memoryKi(quantity: string): number {

@@ -5,6 +5,9 @@
  * memory); the limit range caps each container at the largest system.
  * A VM runs in a KubeVirt launcher pod that asks for the guest's resources plus
  * KubeVirt's overhead: the overhead is counted, or the launcher would be refused.
+ * A VM disk imported by CDI (lab format `disk`) adds CDI's importer pod while it
+ * imports, the disk's claim, and a scratch claim of the same size that CDI
+ * uses for registry and some HTTP imports: all counted, or the import would be refused.
  */
 import type { V1LimitRange, V1ResourceQuota } from '@kubernetes/client-node';
 import type { SystemDefinition } from '../../domain/lab/schema.js';
@@ -23,6 +26,16 @@ interface Footprint {
   memoryKi: number;
 }
 
+/** What CDI's importer pod of one imported disk may use. */
+function importerFootprint(settings: ClusterSettings): Footprint {
+  return { cpu: cpuMillis(settings.diskImport.cpu), memoryKi: memoryKi(settings.diskImport.memory) };
+}
+
+/** Sizes of the imported disks (lab `disk.size`), in KiB. */
+function importedDisksKi(systems: SystemDefinition[]): number[] {
+  return systems.flatMap((s) => (s.kind === 'vm' && s.disk ? [memoryKi(s.disk.size)] : []));
+}
+
 /** What one system's pod asks for. */
 function footprint(system: SystemDefinition, settings: ClusterSettings): Footprint {
   const overhead = system.kind === 'vm';
@@ -34,7 +47,8 @@ function footprint(system: SystemDefinition, settings: ClusterSettings): Footpri
 
 export function buildResourceQuota(spec: InstanceSpec, namespace: string, settings: ClusterSettings): V1ResourceQuota {
   const systems = spec.systems.map((s) => s.definition);
-  const all = systems.map((s) => footprint(s, settings));
+  const disks = importedDisksKi(systems);
+  const all = [...systems.map((s) => footprint(s, settings)), ...disks.map(() => importerFootprint(settings))];
   const cpu = formatCpu(all.reduce((sum, f) => sum + f.cpu, 0));
   const memory = formatMemory(all.reduce((sum, f) => sum + f.memoryKi, 0));
   const vms = systems.filter((s) => s.kind === 'vm').length;
@@ -48,12 +62,14 @@ export function buildResourceQuota(spec: InstanceSpec, namespace: string, settin
         'requests.memory': memory,
         'limits.cpu': cpu,
         'limits.memory': memory,
-        // One pod per system (a VM's launcher pod included), one Service per system.
-        pods: String(systems.length),
+        // One pod per system (a VM's launcher pod included) and per disk import, one Service per system.
+        pods: String(systems.length + disks.length),
         services: String(systems.length),
         'count/virtualmachines.kubevirt.io': String(vms),
-        // Nothing the runtime does not make: no volumes claimed, no load balancers, no node ports.
-        persistentvolumeclaims: '0',
+        // Nothing the runtime does not make: claims only for imported disks (the disk and
+        // CDI's scratch space), no load balancers, no node ports.
+        persistentvolumeclaims: String(2 * disks.length),
+        ...(disks.length > 0 ? { 'requests.storage': formatMemory(2 * disks.reduce((a, b) => a + b, 0)) } : {}),
         'services.loadbalancers': '0',
         'services.nodeports': '0',
       },
@@ -62,7 +78,11 @@ export function buildResourceQuota(spec: InstanceSpec, namespace: string, settin
 }
 
 export function buildLimitRange(spec: InstanceSpec, namespace: string, settings: ClusterSettings): V1LimitRange {
-  const all = spec.systems.map((s) => footprint(s.definition, settings));
+  const systems = spec.systems.map((s) => s.definition);
+  const all = [
+    ...systems.map((s) => footprint(s, settings)),
+    ...importedDisksKi(systems).map(() => importerFootprint(settings)),
+  ];
   const max = {
     cpu: formatCpu(Math.max(...all.map((f) => f.cpu))),
     memory: formatMemory(Math.max(...all.map((f) => f.memoryKi))),

@@ -156,7 +156,8 @@ export class KubernetesRuntime implements Runtime {
         if (!isNotFound(err)) throw runtimeError(`reset ${object.metadata?.name}`, err);
       }
     }
-    // Back to the image: a pod or a containerDisk VM made anew starts from its image.
+    // Back to the image: a pod or a containerDisk VM made anew starts from its image; a VM's
+    // imported disk (its DataVolume, owned by the VM) went with the VM and is imported anew.
     const name = (o: KubernetesObject) => o.metadata?.name as string;
     await this.watches.until(`the old systems of instance ${spec.id} to be gone`, () =>
       targets.every((o) =>

@@ -31,6 +31,11 @@ export const VM_AND_CONTAINER_LAB: LabInput = {
   ],
 };
 
+/** The same lab with the VM's root disk imported (lab format `disk`): a CDI DataVolume. */
+export function withImportedDisk(source: string, size = '10Gi', input: LabInput = VM_AND_CONTAINER_LAB): LabInput {
+  return { ...input, systems: input.systems.map((s) => (s.kind === 'vm' ? { ...s, disk: { source, size } } : s)) };
+}
+
 export function instanceOf(
   input: LabInput = VM_AND_CONTAINER_LAB,
   id = 'i-0001',
