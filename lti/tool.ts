@@ -32,6 +32,7 @@ import { CLAIM, checkLaunch, courseRole, type IdTokenPayload, LaunchRefused, sub
 import { labChoices, resourceLinkItem } from './deep-linking.js';
 import { registerDynamically, registrationDonePage } from './dynamic-registration.js';
 import { issueLaunchCode, recordMember, resourceLinkLaunch } from './launch.js';
+import { interceptLogin, takeLaunchState } from './launch-state.js';
 import { Ltijs, type Ltijs4Request, type Ltijs4Response, type LtijsToken } from './ltijs.js';
 import { errorPage, labPickerPage } from './pages.js';
 import { platformInput, Registrations } from './registration.js';
@@ -207,41 +208,17 @@ export class LtiTool {
   /** Before ltijs: remember what our login sent; take (single use) the state of a launch. */
   private async before(req: Ltijs4Request, res: Ltijs4Response, next: () => void) {
     if (req.path === '/login') {
-      const params = { ...req.query, ...req.body } as Record<string, string | undefined>;
-      const redirect = res.redirect.bind(res);
-      res.redirect = (location: string) => {
-        const url = new URL(location);
-        const state = url.searchParams.get('state');
-        const nonce = url.searchParams.get('nonce');
-        const clientId = url.searchParams.get('client_id');
-        if (!state || !nonce || !clientId || !params.iss || !params.target_link_uri) return redirect(location);
-        this.o.store.platforms
-          .saveLaunchState({ state, nonce, clientId, issuer: params.iss, targetLinkUri: params.target_link_uri })
-          .then(
-            () => redirect(location),
-            (err: unknown) => {
-              this.o.log.error({ err }, 'could not record the LTI login');
-              res.status(500).type('html').send(errorPage('internal', 'the login could not be recorded; try again'));
-            },
-          );
-      };
+      interceptLogin(this.o, req, res);
       return next();
     }
     if (req.method === 'POST' && req.path === '/' && req.body?.id_token) {
-      const state = typeof req.body.state === 'string' ? req.body.state : '';
-      const login = state ? await this.o.store.platforms.takeLaunchState(state) : undefined;
-      if (!login) {
-        return this.refuse(
-          req,
-          res,
-          new LaunchRefused(
-            401,
-            'unknown_state',
-            'this launch was not started here, expired or was already used (state)',
-          ),
-        );
+      try {
+        const login = await takeLaunchState(this.o, req.body, res);
+        if (!login) return; // answered: the page that reads the state back from the platform's frame
+        res.locals.login = login;
+      } catch (err) {
+        return this.refuse(req, res, err);
       }
-      res.locals.login = login;
     }
     return next();
   }

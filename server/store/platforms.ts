@@ -29,6 +29,10 @@ const launchStateSchema = new Schema(
     clientId: { type: String, required: true },
     targetLinkUri: { type: String, required: true },
     nonce: { type: String, required: true },
+    /** Platform Storage (lti_storage_target): the frame, the platform's origin, sha256 of the value kept there. */
+    storageTarget: String,
+    storageOrigin: String,
+    storageProofHash: String,
     createdAt: { type: Date, default: () => new Date(), index: true },
   },
   opts,
@@ -76,6 +80,8 @@ export interface LaunchState {
   clientId: string;
   targetLinkUri: string;
   nonce: string;
+  /** Set when the login put the state into the platform's frame (Platform Storage): the launch must read it back. */
+  storage?: { target: string; origin: string; proofHash: string };
   createdAt: Date;
 }
 
@@ -127,22 +133,24 @@ export class PlatformRepository {
   }
 
   async saveLaunchState(s: Omit<LaunchState, 'createdAt'>): Promise<void> {
-    await this.LaunchState.create({ ...s, createdAt: new Date() });
+    const { storage, ...rest } = s;
+    await this.LaunchState.create({
+      ...rest,
+      ...(storage
+        ? { storageTarget: storage.target, storageOrigin: storage.origin, storageProofHash: storage.proofHash }
+        : {}),
+      createdAt: new Date(),
+    });
+  }
+
+  /** The launch state without using it up (to ask the platform's frame for its copy first). */
+  async peekLaunchState(state: string): Promise<LaunchState | undefined> {
+    return launchStateOf(await this.LaunchState.findOne({ state }).lean());
   }
 
   /** Returns and deletes the launch state (single use): a replayed state finds nothing. */
   async takeLaunchState(state: string): Promise<LaunchState | undefined> {
-    const d = await this.LaunchState.findOneAndDelete({ state }).lean();
-    return d
-      ? {
-          state: d.state,
-          issuer: d.issuer,
-          clientId: d.clientId,
-          targetLinkUri: d.targetLinkUri,
-          nonce: d.nonce,
-          createdAt: d.createdAt,
-        }
-      : undefined;
+    return launchStateOf(await this.LaunchState.findOneAndDelete({ state }).lean());
   }
 
   async saveLaunchCode(c: { hash: string; userId: string; instanceId?: string; expiresAt: Date }): Promise<void> {
@@ -185,4 +193,31 @@ export class PlatformRepository {
     const b = await this.LaunchCode.deleteMany({ expiresAt: { $lte: now } });
     return a.deletedCount + b.deletedCount;
   }
+}
+
+interface LaunchStateDoc {
+  state: string;
+  issuer: string;
+  clientId: string;
+  targetLinkUri: string;
+  nonce: string;
+  storageTarget?: string | null;
+  storageOrigin?: string | null;
+  storageProofHash?: string | null;
+  createdAt: Date;
+}
+
+function launchStateOf(d: LaunchStateDoc | null): LaunchState | undefined {
+  if (!d) return undefined;
+  return {
+    state: d.state,
+    issuer: d.issuer,
+    clientId: d.clientId,
+    targetLinkUri: d.targetLinkUri,
+    nonce: d.nonce,
+    ...(d.storageTarget && d.storageOrigin && d.storageProofHash
+      ? { storage: { target: d.storageTarget, origin: d.storageOrigin, proofHash: d.storageProofHash } }
+      : {}),
+    createdAt: d.createdAt,
+  };
 }

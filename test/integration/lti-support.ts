@@ -1,14 +1,21 @@
 /**
- * @file What the LTI tests share: a small lab (one container, two ticked
- * steps worth 3 + 7 points), the test platform with a course, a teacher and
- * two learners, the tool registered on both sides, and a browser-less
- * launch that follows the same forms and redirects a browser would
- * (platform launch → tool login → platform authorization → tool launch).
+ * @file What the LTI tests share: a small lab (one container; step `first`,
+ * 3 points, is checked — done once `touch /tmp/lti-first-step` ran in the
+ * box — and step `second`, 7 points, is ticked), the test platform with a
+ * course, a teacher and two learners, the tool registered on both sides,
+ * and a browser-less launch that follows the same forms and redirects a
+ * browser would (platform launch → tool login → platform authorization →
+ * tool launch), playing the course page's part in Platform Storage.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { type RunningPlatform, startPlatform } from '../lti-platform/platform.js';
 
 export const LAB_NAME = 'lti-lab';
 export const LAB_POINTS = 10;
+/** Step `first` is done when this file exists in the box. */
+export const FIRST_STEP_FILE = '/tmp/lti-first-step';
 
 const LAB_YAML = `name: ${LAB_NAME}
 title: LTI test lab
@@ -27,6 +34,7 @@ tutorial:
         - id: first
           text: Do the first thing.
           points: 3
+          check: { system: box, run: "test -f ${FIRST_STEP_FILE}" }
         - id: second
           text: Do the second thing.
           points: 7
@@ -141,14 +149,46 @@ export const postForm = (action: string, fields: Record<string, string>) =>
     body: new URLSearchParams(fields).toString(),
   });
 
+/** The parameters of the tool's Platform Storage pages (lti/platform-storage.ts), if this is one. */
+export function storagePageOf(html: string):
+  | {
+      target: string;
+      origin: string;
+      next?: string;
+      put?: Array<{ key: string; value: string }>;
+      get?: Array<{ key: string; field: string }>;
+      errorField?: string;
+    }
+  | undefined {
+  const json = /<script type="application\/json" id="lti-platform-storage">([\s\S]*?)<\/script>/.exec(html)?.[1];
+  return json ? JSON.parse(json) : undefined;
+}
+
+export interface LaunchOptions {
+  /**
+   * What the course page's lti.get_data answers for `key`, given what the
+   * tool stored (default: the stored value; undefined: an error answer).
+   */
+  storage?: (key: string, stored: string | undefined) => string | undefined;
+}
+
+export interface Launched {
+  /** The tool's answer to the id_token (after the Platform Storage round when the tool asked for one). */
+  answer: Step;
+  /** The platform's form_post (id_token + state), to replay it. */
+  idTokenForm: { action: string; fields: Record<string, string> };
+  /** What the tool put into and asked of the platform's frame (empty without Platform Storage). */
+  storage: { put: Map<string, string>; asked: string[] };
+}
+
 /**
  * Follows a launch from the platform's start URL (resource link or deep
- * linking) to the tool's answer to the id_token. Returns that answer and the
- * id_token form (to replay it).
+ * linking) to the tool's answer to the id_token. Where the tool uses
+ * Platform Storage (iframe launches carry lti_storage_target), this keeps
+ * what it puts, answers what it gets, as the course page would.
  */
-export async function launch(
-  startUrl: string,
-): Promise<{ answer: Step; idTokenForm: { action: string; fields: Record<string, string> } }> {
+export async function launch(startUrl: string, opts: LaunchOptions = {}): Promise<Launched> {
+  const storage = { put: new Map<string, string>(), asked: [] as string[] };
   const start = await request(startUrl);
   const login = formOf(start.body);
   if (!login)
@@ -156,17 +196,48 @@ export async function launch(
       `the platform did not send the browser to the tool's login: ${start.status} ${start.body.slice(0, 300)}`,
     );
   const toLogin = await postForm(login.action, login.fields);
-  if (toLogin.status !== 302 || !toLogin.location) {
+  const putPage = toLogin.status === 200 ? storagePageOf(toLogin.body) : undefined;
+  for (const { key, value } of putPage?.put ?? []) storage.put.set(key, value);
+  const authUrl = toLogin.status === 302 ? toLogin.location : putPage?.next;
+  if (!authUrl) {
     throw new Error(
-      `the tool's login did not redirect: ${toLogin.status} ${errorCode(toLogin.body) ?? toLogin.body.slice(0, 300)}`,
+      `the tool's login went nowhere: ${toLogin.status} ${errorCode(toLogin.body) ?? toLogin.body.slice(0, 300)}`,
     );
   }
-  const auth = await request(toLogin.location);
+  const auth = await request(authUrl);
   const idTokenForm = formOf(auth.body);
   if (!idTokenForm)
     throw new Error(`the platform's authorization answered no form: ${auth.status} ${auth.body.slice(0, 300)}`);
-  return { answer: await postForm(idTokenForm.action, idTokenForm.fields), idTokenForm };
+  let answer = await postForm(idTokenForm.action, idTokenForm.fields);
+  const getPage = answer.status === 200 ? storagePageOf(answer.body) : undefined;
+  if (getPage?.get) {
+    const form = formOf(answer.body);
+    if (!form) throw new Error("the tool's Platform Storage page has no form");
+    for (const { key, field } of getPage.get) {
+      storage.asked.push(key);
+      const value = opts.storage ? opts.storage(key, storage.put.get(key)) : storage.put.get(key);
+      if (value === undefined) form.fields[getPage.errorField ?? 'lti_storage_error'] = `no value stored for ${key}`;
+      else form.fields[field] = value;
+    }
+    answer = await postForm(form.action, form.fields);
+  }
+  return { answer, idTokenForm, storage };
 }
 
 /** The data-error code of a refusal page. */
 export const errorCode = (body: string) => /data-error="([^"]*)"/.exec(body)?.[1];
+
+/**
+ * A Chromium profile folder that blocks third-party cookies (the tool inside
+ * the platform's page gets none, as Safari and more and more browsers do);
+ * pass it to `chromium.launchPersistentContext`, remove it afterwards.
+ */
+export function thirdPartyCookieBlockingProfile(): string {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'lo-chromium-'));
+  fs.mkdirSync(path.join(profile, 'Default'));
+  fs.writeFileSync(
+    path.join(profile, 'Default', 'Preferences'),
+    JSON.stringify({ profile: { cookie_controls_mode: 1, block_third_party_cookies: true } }),
+  );
+  return profile;
+}

@@ -20,6 +20,7 @@ import {
   postForm,
   registrationOf,
   startWorld,
+  storagePageOf,
   type World,
 } from './lti-support.js';
 
@@ -136,6 +137,67 @@ describe('launch', () => {
   });
 });
 
+describe('Platform Storage (lti_storage_target): the state kept in the platform frame, no cookie', () => {
+  it('puts state and nonce into the course page, reads them back, and launches', async () => {
+    const { answer, storage } = await launch(urls().launch(world.linkId, 'alice'));
+    expect(answer.status, answer.body.slice(0, 300)).toBe(303);
+    const state = platform().store.authRequests.at(-1)!.params.state;
+    const nonce = platform().store.authRequests.at(-1)!.params.nonce;
+    // The state's value in the frame is a secret of the login, not the state itself (which travels in URLs).
+    expect([...storage.put.keys()]).toEqual([`state_${state}`, `nonce_${nonce}`]);
+    expect(storage.put.get(`state_${state}`)).not.toBe(state);
+    expect(storage.put.get(`nonce_${nonce}`)).toBe(nonce);
+    expect(storage.asked).toEqual([`state_${state}`, `nonce_${nonce}`]);
+  });
+
+  it('addresses the platform at the origin of its authorization endpoint, in the frame it named', async () => {
+    const start = await fetch(urls().launch(world.linkId, 'alice'));
+    const login = formOf(await start.text())!;
+    expect(login.fields.lti_storage_target).toBe('_parent');
+    const toLogin = await postForm(login.action, login.fields);
+    expect(toLogin.status).toBe(200);
+    const put = storagePageOf(toLogin.body)!;
+    expect(put).toMatchObject({ target: '_parent', origin: new URL(urls().authorization).origin });
+    expect(put.next!.startsWith(`${urls().authorization}?`)).toBe(true);
+  });
+
+  it('refuses a launch whose state in the frame is another one (started in another browser)', async () => {
+    const { answer } = await launch(urls().launch(world.linkId, 'alice'), {
+      storage: (key, stored) => (key.startsWith('state_') ? 'the-proof-of-another-login' : stored),
+    });
+    expect(answer.status).toBe(401);
+    expect(errorCode(answer.body)).toBe('state_mismatch');
+    expect(answer.body).toMatch(/started in another browser or window/);
+  });
+
+  it('refuses a launch whose nonce in the frame is another one', async () => {
+    const { answer } = await launch(urls().launch(world.linkId, 'alice'), {
+      storage: (key, stored) => (key.startsWith('nonce_') ? 'another-nonce' : stored),
+    });
+    expect(answer.status).toBe(401);
+    expect(errorCode(answer.body)).toBe('nonce_mismatch');
+  });
+
+  it('refuses a launch when the frame holds nothing', async () => {
+    const { answer } = await launch(urls().launch(world.linkId, 'alice'), { storage: () => undefined });
+    expect(answer.status).toBe(401);
+    expect(errorCode(answer.body)).toBe('platform_storage_unavailable');
+  });
+
+  it('refuses a replay of a launch with its copies from the frame (the state was used)', async () => {
+    const { answer, idTokenForm, storage } = await launch(urls().launch(world.linkId, 'alice'));
+    expect(answer.status).toBe(303);
+    const [proof, nonce] = [...storage.put.values()];
+    const replay = await postForm(idTokenForm.action, {
+      ...idTokenForm.fields,
+      lti_storage_state: proof!,
+      lti_storage_nonce: nonce!,
+    });
+    expect(replay.status).toBe(401);
+    expect(errorCode(replay.body)).toBe('unknown_state');
+  });
+});
+
 describe('refusals', () => {
   async function refusedWith(tamper: Parameters<ReturnType<typeof platform>['tamperNextIdToken']>[0]) {
     platform().tamperNextIdToken(tamper);
@@ -219,7 +281,7 @@ describe('refusals', () => {
     expect(errorCode(r.body)).toBe('unknown_state');
   });
   it('forgets logins that took too long (the sweep, no TTL index on FerretDB)', async () => {
-    const start = await fetch(urls().launch(world.linkId, 'alice'));
+    const start = await fetch(urls().launch(world.linkId, 'alice', 'window'));
     const login = formOf(await start.text())!;
     const toLogin = await postForm(login.action, login.fields);
     expect(toLogin.status).toBe(302);
@@ -433,7 +495,7 @@ describe('dynamic registration', () => {
       lineItem: { scoreMaximum: LAB_POINTS },
     });
     // Refused at the login already: 401 with the reason.
-    await expect(launch(urls().launch(link.id, 'alice'))).rejects.toThrow(/did not redirect: 401 platform_inactive/);
+    await expect(launch(urls().launch(link.id, 'alice'))).rejects.toThrow(/went nowhere: 401 platform_inactive/);
 
     const activated = await server.api(server.adminToken, 'PATCH', '/lti/platforms', {
       issuer: urls().issuer,

@@ -117,4 +117,6 @@ export interface PlatformContext {
   tampers: IdTokenTamper[];
   /** Changes to the deep_linking_settings of the next deep linking launches (e.g. accept_multiple: false). */
   deepLinkingOverrides: Partial<DeepLinkingSettings>;
+  /** Course pages rendered while set answer lti.get_data of a `state_` key with this value (a wrong state). */
+  platformStorageTamper: { getDataValue: string } | null;
 }

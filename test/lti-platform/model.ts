@@ -207,6 +207,18 @@ export interface Registration {
   deploymentId: string;
 }
 
+/** A Platform Storage postMessage the course page answered (reported by its script). */
+export interface PlatformStorageMessage {
+  at: Date;
+  /** The user whose course page answered. */
+  viewer: string;
+  subject: string;
+  /** The sender's origin (the tool's). */
+  origin: string;
+  key?: string;
+  outcome: 'answered' | 'stored' | 'found' | 'missing' | 'tampered' | 'refused' | 'error';
+}
+
 /** The platform's state; maps keyed by id. */
 export class PlatformStore {
   readonly tools = new Map<string, Tool>();
@@ -231,6 +243,7 @@ export class PlatformStore {
   readonly usedResponseNonces = new Set<string>();
   readonly registrationTokens = new Map<string, RegistrationToken>();
   readonly registrations: Registration[] = [];
+  readonly platformStorageMessages: PlatformStorageMessage[] = [];
 
   private counter = 0;
   /** Short readable ids: `course-3`, `link-7`. */

@@ -35,6 +35,7 @@ import {
 } from './model.js';
 import { nrpsRouter } from './nrps.js';
 import { pagesRouter } from './pages.js';
+import { platformStorageRouter } from './platformStorage.js';
 import { openidConfiguration, registrationRouter, startRegistration } from './registration.js';
 import { tokenRouter } from './token.js';
 import { ToolKeys } from './toolKeys.js';
@@ -121,6 +122,11 @@ export interface Platform {
   setDeepLinkingSettings(settings: Partial<DeepLinkingSettings>): void;
   /** Makes every issued access token expired (the tool must fetch a new one). */
   expireAccessTokens(): void;
+  /**
+   * Course pages rendered from now on answer lti.get_data of a `state_…` key
+   * with `value` instead of what the tool stored (`null`: honest again).
+   */
+  tamperPlatformStorage(value: string | null): void;
   startRegistration(toolRegistrationUrl: string, opts?: { startPending?: boolean }): { url: string; token: string };
   openidConfiguration(): Record<string, unknown>;
 }
@@ -151,6 +157,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     refusedByOutage: { token: 0, ags: 0, nrps: 0 },
     tampers: [],
     deepLinkingOverrides: {},
+    platformStorageTamper: null,
   };
 
   const app = express();
@@ -169,6 +176,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     deepLinkingRouter,
     registrationRouter,
     pagesRouter,
+    platformStorageRouter,
   ]) {
     app.use(router(ctx));
   }
@@ -305,6 +313,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     },
     expireAccessTokens() {
       for (const token of store.accessTokens.values()) token.expiresAt = 0;
+    },
+    tamperPlatformStorage(value) {
+      ctx.platformStorageTamper = value === null ? null : { getDataValue: value };
     },
     startRegistration: (url, opts) => startRegistration(ctx, url, opts),
     openidConfiguration: () => openidConfiguration(ctx),
