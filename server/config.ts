@@ -23,6 +23,11 @@ export const configSchema = z.object({
     .regex(/^mongodb(\+srv)?:\/\//, 'expected a MongoDB connection string starting with mongodb://'),
   RUNTIME: z.enum(['local', 'kubernetes', 'none']).default('local'),
   DATA_DIR: z.string().default('.data'),
+  /** Storage class of VM disks the kubernetes runtime imports (lab `disk`); the cluster's default when unset. */
+  KUBERNETES_STORAGE_CLASS: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'expected the name of a StorageClass')
+    .optional(),
   /** The local runtime's share of the container engine: servers with different scopes never touch each other's instances. */
   RUNTIME_SCOPE: z
     .string()

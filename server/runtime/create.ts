@@ -20,7 +20,7 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
     }
     case 'kubernetes': {
       const { kubernetesRuntimeFromEnvironment } = await import('./kubernetes/from-environment.js');
-      return kubernetesRuntimeFromEnvironment(log);
+      return kubernetesRuntimeFromEnvironment(log, { storageClassName: config.KUBERNETES_STORAGE_CLASS });
     }
   }
 }

@@ -4,9 +4,10 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../log.js';
+import type { ClusterSettings } from './names.js';
 import { KubernetesRuntime } from './runtime.js';
 
-export function kubernetesRuntimeFromEnvironment(log: Logger): KubernetesRuntime {
+export function kubernetesRuntimeFromEnvironment(log: Logger, settings?: Partial<ClusterSettings>): KubernetesRuntime {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   if (!kubeConfig.getCurrentCluster()) {
@@ -14,6 +15,7 @@ export function kubernetesRuntimeFromEnvironment(log: Logger): KubernetesRuntime
   }
   return new KubernetesRuntime({
     kubeConfig,
+    ...(settings ? { settings } : {}),
     onError: (err, what) => log.warn({ err, what }, 'kubernetes watch failed; retrying'),
   });
 }
