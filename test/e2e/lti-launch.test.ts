@@ -4,17 +4,26 @@
  * iframe and lands on their own instance's workspace page; the tool runs on
  * another site than the platform (`localhost` vs `127.0.0.1`), so the frame
  * is third-party, and the browser profile blocks third-party cookies: the
- * launch works without them.
+ * launch works without them. The platform sends lti_storage_target, so the
+ * tool keeps its OIDC state in the course page (Platform Storage
+ * postMessages) and reads it back; a course page that answers another state
+ * gets the launch refused.
  * A second learner gets their own instance; "open in a new window" works too.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
 import { prepareLocalRuntime, REPO } from '../integration/local-runtime-setup.js';
-import { LAB_NAME, labUpload, registrationOf, startWorld, type World } from '../integration/lti-support.js';
+import {
+  LAB_NAME,
+  labUpload,
+  registrationOf,
+  startWorld,
+  thirdPartyCookieBlockingProfile,
+  type World,
+} from '../integration/lti-support.js';
 import { CHROMIUM_LAUNCH } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
@@ -28,16 +37,11 @@ beforeAll(async () => {
   prepareLocalRuntime(['shell']);
   server = await startTestServer({ runtime: new LocalRuntime({ scope: `e2e-lti-${process.pid}` }) });
   // The platform reaches the tool at another site than its own pages.
-  world = await startWorld(server.url.replace('127.0.0.1', 'localhost'));
+  world = await startWorld(toolOrigin());
   expect((await server.api(server.adminToken, 'POST', '/api/v1/labs', labUpload())).status).toBe(201);
   expect((await server.api(server.adminToken, 'POST', '/lti/platforms', registrationOf(world))).status).toBe(201);
   // A profile that blocks third-party cookies: the tool (localhost) inside the platform's page (127.0.0.1) gets none.
-  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'lo-chromium-'));
-  fs.mkdirSync(path.join(profile, 'Default'));
-  fs.writeFileSync(
-    path.join(profile, 'Default', 'Preferences'),
-    JSON.stringify({ profile: { cookie_controls_mode: 1, block_third_party_cookies: true } }),
-  );
+  profile = thirdPartyCookieBlockingProfile();
   browser = await chromium.launchPersistentContext(profile, CHROMIUM_LAUNCH);
 });
 
@@ -52,6 +56,8 @@ afterAll(async () => {
 });
 
 const workspaceUrl = (url: string) => url.startsWith(`${server.url}/instances/`);
+/** Where the platform reaches the tool: another site than the platform's pages. */
+const toolOrigin = () => new URL(server.url.replace('127.0.0.1', 'localhost')).origin;
 
 /**
  * The tool's redirect to the workspace page (instance id and launch code),
@@ -89,6 +95,21 @@ describe('LTI launch in Chromium', () => {
     expect(code).toBeTruthy();
     // The tool's state cookie, set in the third-party frame, was blocked.
     expect((await page.context().cookies()).filter((c) => c.domain === 'localhost')).toEqual([]);
+    // The state and nonce went into the course page and came back from it (Platform Storage).
+    const state = world.running.platform.store.authRequests.at(-1)!.params.state!;
+    const nonce = world.running.platform.store.authRequests.at(-1)!.params.nonce!;
+    const exchanged = await waitFor('the course page to report the storage messages', async () => {
+      const mine = world.running.platform.store.platformStorageMessages.filter(
+        (m) => m.key === `state_${state}` || m.key === `nonce_${nonce}`,
+      );
+      return mine.length >= 4 ? mine : undefined;
+    });
+    expect(exchanged.map((m) => [m.subject, m.key, m.outcome, m.origin, m.viewer])).toEqual([
+      ['lti.put_data', `state_${state}`, 'stored', toolOrigin(), 'alice'],
+      ['lti.put_data', `nonce_${nonce}`, 'stored', toolOrigin(), 'alice'],
+      ['lti.get_data', `state_${state}`, 'found', toolOrigin(), 'alice'],
+      ['lti.get_data', `nonce_${nonce}`, 'found', toolOrigin(), 'alice'],
+    ]);
     const instance = await server.store.instances.get(instanceId);
     expect(instance?.labName).toBe(LAB_NAME);
     expect((await server.store.users.get(instance!.ownerId))?.name).toBe('Alice Learner');
@@ -131,6 +152,22 @@ describe('LTI launch in Chromium', () => {
     expect(new Set(owners).size).toBe(2);
     await alice.page.close();
     await bob.page.close();
+  });
+
+  it('refuses the launch when the course page gives back another state', async () => {
+    world.running.platform.tamperPlatformStorage('the-state-of-another-login');
+    try {
+      const page = await browser.newPage();
+      await page.goto(world.running.platform.urls.coursePage(world.courseId, 'bob'));
+      await page.click(`li[data-link-id="${world.linkId}"] a.launch`);
+      const error = page.frameLocator('#tool-frame').locator('#error');
+      await expect.poll(() => error.getAttribute('data-error'), { timeout: 30_000 }).toBe('state_mismatch');
+      expect(await error.textContent()).toMatch(/started in another browser or window/);
+      expect(world.running.platform.store.platformStorageMessages.some((m) => m.outcome === 'tampered')).toBe(true);
+      await page.close();
+    } finally {
+      world.running.platform.tamperPlatformStorage(null);
+    }
   });
 
   it('opens in a new window', async () => {
