@@ -4,7 +4,9 @@
  * desktop) and credentials, and the tutorial pane beside them.
  *
  * The page polls GET /api/v1/instances/:id (fast while the lab starts or
- * stops, slower otherwise). Consoles exist only while the instance runs;
+ * stops or nears its limits, slower otherwise). A running lab shows the
+ * time left before its limits stop it (countdown.ts); a queued one its
+ * place in the queue. Consoles exist only while the instance runs;
  * each one is kept while the user switches tabs (a shell is not restarted
  * by looking at another system) and reconnects by itself after a blip.
  */
@@ -15,17 +17,51 @@ import { TerminalConsole } from '../consoles/terminal.js';
 import { clear, h } from '../dom.js';
 import { link } from '../router.js';
 import { TutorialPane } from '../tutorial/pane.js';
-import { actionsFor, phaseProgress, stateLabel } from './state-text.js';
+import { type InstanceExpiry, LabClock, type LabLimits } from './countdown.js';
+import { actionsFor, phaseProgress, queueText, stateLabel } from './state-text.js';
 
 type Console = TerminalConsole | DesktopConsole;
 
+/** What the page reads of GET /instances/:id beyond the shared types: the limits' clock and the queue. */
+type Detail = InstanceDetail & { expiry?: InstanceExpiry; queuePosition?: number };
+/** What the page reads of the lab's limits (the lab definition as the API gives it). */
+type LabWithLimits = LabDefinition & { limits?: LabLimits };
+
 const BANNER: Partial<Record<InstanceDetail['state'], { text: string; level: StatusLevel }>> = {
-  requested: { text: 'Your lab is starting…', level: 'info' },
   provisioning: { text: 'Your lab is starting: the systems are being created.', level: 'info' },
   paused: { text: 'Your lab is paused: its systems keep their state. Resume it to go on working.', level: 'info' },
   stopping: { text: 'Your lab is stopping…', level: 'info' },
   stopped: { text: 'This lab is stopped: its systems are gone. Start it again for fresh ones.', level: 'info' },
 };
+
+/** The banner of a state, with the reason the limits (or an administrator) gave when they paused or stopped it. */
+function bannerOf(detail: Detail): { text: string; level: StatusLevel } | undefined {
+  switch (detail.state) {
+    case 'failed':
+      return {
+        text: `Your lab failed: ${detail.reason ?? 'no reason given'}. Reset it to try again, or stop it.`,
+        level: 'error',
+      };
+    case 'requested':
+      return { text: queueText(detail.queuePosition), level: 'info' };
+    case 'paused':
+      return detail.reason
+        ? {
+            text: `Your lab was paused (${detail.reason}): its systems keep their state. Resume it to go on working.`,
+            level: 'info',
+          }
+        : BANNER.paused;
+    case 'stopped':
+      return detail.reason
+        ? {
+            text: `This lab was stopped (${detail.reason}): its systems are gone, your progress is kept. Start it again for fresh ones.`,
+            level: 'info',
+          }
+        : BANNER.stopped;
+    default:
+      return BANNER[detail.state];
+  }
+}
 
 const BANNER_ACTION: Partial<Record<InstanceDetail['state'], 'start' | 'resume' | 'reset'>> = {
   paused: 'resume',
@@ -36,8 +72,8 @@ const BANNER_ACTION: Partial<Record<InstanceDetail['state'], 'start' | 'resume' 
 export function instancePage(root: HTMLElement, id: string): () => void {
   let disposed = false;
   let timer: number | undefined;
-  let lab: LabDefinition | undefined;
-  let instance: InstanceDetail | undefined;
+  let lab: LabWithLimits | undefined;
+  let instance: Detail | undefined;
   let activeSystem: string | undefined;
   const activeConsole = new Map<string, ConsoleKind>();
   const consoles = new Map<string, Console>();
@@ -46,6 +82,7 @@ export function instancePage(root: HTMLElement, id: string): () => void {
   const state = h('span.state', { 'data-testid': 'state' });
   const buttons = h('div.actions', {});
   const banner = h('div.banner', { role: 'status', hidden: true });
+  const clock = new LabClock(id, () => refresh());
   const progress = h('ul.progress', { hidden: true });
   const tabs = h('nav.tabs', { role: 'tablist', 'aria-label': 'Systems' });
   const systemBar = h('div.system-bar', {});
@@ -85,7 +122,16 @@ export function instancePage(root: HTMLElement, id: string): () => void {
     h(
       'main.workspace',
       {},
-      h('header.instance-bar', {}, h('a.back', { href: '/', onclick: link('/') }, '← Labs'), title, state, buttons),
+      h(
+        'header.instance-bar',
+        {},
+        h('a.back', { href: '/', onclick: link('/') }, '← Labs'),
+        title,
+        state,
+        clock.clock,
+        buttons,
+      ),
+      clock.warning,
       banner,
       progress,
       h('div.workspace-body', {}, tutorial, h('section.consoles', {}, tabs, systemBar, consoleStatus, consoleHost)),
@@ -244,7 +290,7 @@ export function instancePage(root: HTMLElement, id: string): () => void {
     );
   }
 
-  function render(detail: InstanceDetail) {
+  function render(detail: Detail) {
     const previous = instance?.state;
     instance = detail;
     state.textContent = stateLabel(detail.state);
@@ -259,13 +305,8 @@ export function instancePage(root: HTMLElement, id: string): () => void {
         ),
       ),
     );
-    const message =
-      detail.state === 'failed'
-        ? {
-            text: `Your lab failed: ${detail.reason ?? 'no reason given'}. Reset it to try again, or stop it.`,
-            level: 'error' as const,
-          }
-        : BANNER[detail.state];
+    clock.update(detail.state === 'running' ? detail.expiry : undefined, lab?.limits);
+    const message = bannerOf(detail);
     if (message) showBanner(message.text, message.level, BANNER_ACTION[detail.state]);
     else banner.hidden = true;
 
@@ -299,9 +340,9 @@ export function instancePage(root: HTMLElement, id: string): () => void {
     if (disposed) return;
     window.clearTimeout(timer);
     try {
-      const detail = await api<InstanceDetail>('GET', `/instances/${id}`);
+      const detail = await api<Detail>('GET', `/instances/${id}`);
       if (!lab) {
-        const version = await api<{ definition: LabDefinition }>(
+        const version = await api<{ definition: LabWithLimits }>(
           'GET',
           `/labs/${detail.lab}/versions/${detail.labVersion}`,
         );
@@ -315,7 +356,8 @@ export function instancePage(root: HTMLElement, id: string): () => void {
       showBanner(errorMessage(err), 'error');
     }
     const busy = ['requested', 'provisioning', 'stopping'].includes(instance?.state ?? 'requested');
-    if (!disposed) timer = window.setTimeout(() => void refresh(), busy ? 1500 : 5000);
+    // Near a limit the deadline moves with activity elsewhere (consoles, checks): look more often.
+    if (!disposed) timer = window.setTimeout(() => void refresh(), busy ? 1500 : clock.urgent ? 2000 : 5000);
   }
 
   void refresh();
@@ -323,6 +365,7 @@ export function instancePage(root: HTMLElement, id: string): () => void {
     disposed = true;
     window.clearTimeout(timer);
     pane.dispose();
+    clock.dispose();
     disposeConsoles();
   };
 }

@@ -1,4 +1,4 @@
-/** @file Instance states and system phases in words for learners, and what they can do about them. */
+/** @file Instance states, system phases, the queue and time left in words for learners, and what they can do about them. */
 import type { InstanceState } from '../api.js';
 
 export function stateLabel(state: InstanceState): string {
@@ -38,4 +38,33 @@ export function actionsFor(state: InstanceState): Array<'start' | 'stop' | 'paus
     case 'stopping':
       return [];
   }
+}
+
+/** The banner of a requested instance: its place in the queue for capacity, when it waits in one. */
+export function queueText(position: number | undefined): string {
+  if (position === undefined) return 'Your lab is starting…';
+  return `You are number ${position} in the queue: your lab starts as soon as there is room for it${
+    position === 1 ? ' (you are next)' : ''
+  }. This page updates by itself.`;
+}
+
+/** "1 h 5 min", "12 min", "40 s": the quiet clock (whole minutes, rounded down: it never promises more time than there is). */
+export function roughly(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const min = Math.floor(s / 60);
+  return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h${min % 60 ? ` ${min % 60} min` : ''}`;
+}
+
+/** "no extensions left", "1 extension left", "2 extensions left". */
+export function extensionsLeftText(n: number): string {
+  return n === 0 ? 'no extensions left' : `${n} extension${n === 1 ? '' : 's'} left`;
+}
+
+/** "4:05", "1:02:03": the live countdown of the warning. */
+export function exact(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(s >= 3600 ? 2 : 1, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${mm}:${ss}`;
 }

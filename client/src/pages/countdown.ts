@@ -1,0 +1,221 @@
+/**
+ * @file The lab's clock in the workspace: how long a running lab has
+ * before its limits stop (or pause) it, as a quiet clock in the bar; in the
+ * warning phase (the server's `expiry.warnedAt`, or the lab's warning lead
+ * reached before the server's next round says so), a banner with a live
+ * countdown and "I am still here", which extends the run
+ * (POST /instances/:id/extend) while extensions are left.
+ *
+ * The deadline is the server's (console traffic and checks move it there):
+ * the page feeds every poll in through `update`; this only ticks the
+ * seconds between polls. The countdown assumes the browser's clock agrees
+ * with the server's (to a few seconds).
+ */
+import { api, errorMessage } from '../api.js';
+import { clear, h } from '../dom.js';
+import { exact, extensionsLeftText, roughly } from './state-text.js';
+
+/** What GET /instances/:id says of the limits of a running instance (server/api/instances.ts). */
+export interface InstanceExpiry {
+  /** When the lab stops (or pauses) unless used or extended. */
+  at: string;
+  cause: 'ttl' | 'idle';
+  /** The maximum age deadline. */
+  expiresAt?: string;
+  /** Set once the warning phase began. */
+  warnedAt?: string;
+  extensionsUsed: number;
+  extensionsLeft: number;
+}
+
+/** The lab's limits as its definition gives them (seconds). */
+export interface LabLimits {
+  ttl?: number;
+  idle?: number;
+  onExpire?: 'stop' | 'pause';
+}
+
+/** The server's warning lead (domain/limits.ts: 10 % of the limit, at most LIMIT_WARNING, 300 s by default), in ms. */
+function warningLeadMs(limitSeconds: number | undefined): number {
+  if (!limitSeconds) return 60_000;
+  return Math.max(1, Math.min(300, Math.ceil(limitSeconds * 0.1))) * 1000;
+}
+
+type Notice = { text: string; level: 'ok' | 'error' };
+
+export class LabClock {
+  /** The quiet clock and its extend button, for the instance bar. */
+  readonly clock = h('span.lab-clock', { hidden: true });
+  /** The warning banner, for under the bar. */
+  readonly warning = h('div.banner.lab-warning', { role: 'alert', hidden: true });
+  private expiry: InstanceExpiry | undefined;
+  private limits: LabLimits = {};
+  private notice: Notice | undefined;
+  private noticeTimer: number | undefined;
+  private extending = false;
+  private readonly ticker: number;
+
+  constructor(
+    private readonly instanceId: string,
+    /** Called after an extension, so the page shows the server's new state. */
+    private readonly refresh: () => Promise<void>,
+  ) {
+    this.ticker = window.setInterval(() => this.render(), 1000);
+  }
+
+  /** Takes the latest instance from the server (undefined: not running, no clock). */
+  update(expiry: InstanceExpiry | undefined, limits: LabLimits = {}): void {
+    this.expiry = expiry;
+    this.limits = limits;
+    this.render();
+  }
+
+  /** Whether the deadline is near (the page then polls more often). */
+  get urgent(): boolean {
+    return this.expiry !== undefined && (this.warned || this.left() < 2 * this.lead());
+  }
+
+  dispose(): void {
+    window.clearInterval(this.ticker);
+    window.clearTimeout(this.noticeTimer);
+  }
+
+  private left(): number {
+    return this.expiry ? Date.parse(this.expiry.at) - Date.now() : Number.POSITIVE_INFINITY;
+  }
+
+  private lead(): number {
+    return warningLeadMs(this.expiry?.cause === 'ttl' ? this.limits.ttl : this.limits.idle);
+  }
+
+  private get warned(): boolean {
+    return this.expiry !== undefined && (this.expiry.warnedAt !== undefined || this.left() <= this.lead());
+  }
+
+  private get verb(): string {
+    return this.limits.onExpire === 'pause' ? 'pauses' : 'stops';
+  }
+
+  private render(): void {
+    const e = this.expiry;
+    this.clock.hidden = !e;
+    this.warning.hidden = !e || (!this.warned && !this.notice);
+    if (!e) return;
+    const left = this.left();
+    const verb = this.verb;
+    const deadline = new Date(e.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    const cause = e.cause === 'ttl' ? 'when it reaches its maximum age' : 'when nobody uses it';
+    const canExtend = e.extensionsLeft > 0;
+
+    clear(
+      this.clock,
+      h(
+        'span',
+        {
+          'data-testid': 'lab-clock',
+          'data-deadline': e.at,
+          title: `The lab ${verb} at ${deadline} ${cause}${canExtend ? '' : '; no extensions left'}`,
+        },
+        `${verb} in ${roughly(left)}`,
+      ),
+      canExtend && !this.warned
+        ? h(
+            'button.small',
+            {
+              type: 'button',
+              'data-action': 'extend',
+              title: 'Add time to the lab (I am still here)',
+              disabled: this.extending,
+              onclick: () => void this.extend(),
+            },
+            `Extend (${e.extensionsLeft} left)`,
+          )
+        : null,
+      canExtend ? null : h('span.muted', { 'data-testid': 'no-extensions' }, extensionsLeftText(0)),
+    );
+
+    if (this.warning.hidden) return;
+    const parts: Array<Node | string | null> = [];
+    if (this.warned) {
+      const why = e.cause === 'ttl' ? 'It reaches its maximum age.' : 'Nobody has used it for a while.';
+      parts.push(
+        h(
+          'div.lab-warning-text',
+          {},
+          h('strong', {}, `Your lab ${verb} in `, h('span.countdown', { 'data-testid': 'countdown' }, exact(left))),
+          h(
+            'span',
+            {},
+            ` ${why} ${
+              canExtend
+                ? 'Save your work, or tell us you are still here.'
+                : e.cause === 'ttl'
+                  ? 'No extensions left: save your work now.'
+                  : 'Working in a console keeps it running.'
+            }`,
+          ),
+        ),
+      );
+      if (canExtend || e.cause === 'idle') {
+        parts.push(
+          h(
+            'button.primary',
+            {
+              type: 'button',
+              'data-action': 'still-here',
+              disabled: this.extending,
+              onclick: () => void this.extend(),
+            },
+            canExtend ? `I am still here: extend (${e.extensionsLeft} left)` : 'I am still here',
+          ),
+        );
+      }
+    }
+    if (this.notice)
+      parts.push(h(`span.notice.${this.notice.level}`, { 'data-testid': 'clock-notice' }, this.notice.text));
+    this.warning.className = `banner lab-warning${this.warned ? ' urgent' : ''}`;
+    clear(this.warning, ...parts);
+  }
+
+  private async extend(): Promise<void> {
+    if (this.extending) return;
+    const before = this.expiry;
+    this.extending = true;
+    this.render();
+    try {
+      const answer = await api<{ expiry?: InstanceExpiry }>('POST', `/instances/${this.instanceId}/extend`);
+      if (answer.expiry) this.expiry = answer.expiry;
+      const at = answer.expiry
+        ? new Date(answer.expiry.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+        : undefined;
+      this.say({
+        text: `Extended${at ? `: the lab now ${this.verb} at ${at}` : ''} (${extensionsLeftText(answer.expiry?.extensionsLeft ?? 0)}).`,
+        level: 'ok',
+      });
+    } catch (err) {
+      // Refused when none is left; the call still counted as activity, so an idle deadline moved anyway.
+      this.say({
+        text:
+          before?.cause === 'idle' && before.extensionsLeft === 0
+            ? 'Noted: the idle timer starts again. No extensions are left to add time to the maximum age.'
+            : capitalise(errorMessage(err)),
+        level: 'error',
+      });
+    } finally {
+      this.extending = false;
+    }
+    await this.refresh();
+  }
+
+  private say(notice: Notice): void {
+    this.notice = notice;
+    window.clearTimeout(this.noticeTimer);
+    this.noticeTimer = window.setTimeout(() => {
+      this.notice = undefined;
+      this.render();
+    }, 10_000);
+    this.render();
+  }
+}
+
+const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
