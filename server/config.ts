@@ -23,6 +23,8 @@ export const configSchema = z.object({
     .regex(/^mongodb(\+srv)?:\/\//, 'expected a MongoDB connection string starting with mongodb://'),
   RUNTIME: z.enum(['local', 'kubernetes', 'none']).default('local'),
   DATA_DIR: z.string().default('.data'),
+  /** Local runtime: VMs start from a saved state of their image (restored in ~1 s) instead of booting. */
+  LAB_VM_SAVED_STATE: z.enum(['on', 'off']).default('on'),
   /** Storage class of VM disks the kubernetes runtime imports (lab `disk`); the cluster's default when unset. */
   KUBERNETES_STORAGE_CLASS: z
     .string()

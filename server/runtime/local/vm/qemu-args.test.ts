@@ -43,3 +43,16 @@ describe('QEMU command line', () => {
     expect(valuesOf(args, '-append')).toEqual([config.append]);
   });
 });
+
+describe('QEMU command line of a VM started from a saved state', () => {
+  it('has the same devices, and loads the state paused from a file through cat', () => {
+    const cold = qemuArgs(config);
+    const restored = qemuArgs({ ...config, incomingFrom: "/var/lab/templates/tiny-vm-1/it's.mig" });
+    expect(restored.slice(0, cold.length)).toEqual(cold);
+    expect(restored.slice(cold.length)).toEqual([
+      '-S',
+      '-incoming',
+      `exec:cat '/var/lab/templates/tiny-vm-1/it'\\''s.mig'`,
+    ]);
+  });
+});

@@ -4,7 +4,8 @@
  * the NoCloud seed as vdb; QMP, serial console, guest agent and VNC on unix
  * sockets; a tap on the instance bridge. `-daemonize` detaches QEMU from the
  * server, so VMs outlive a restart of Node and are found again from their
- * state folder and pidfile.
+ * state folder and pidfile. With `incomingFrom` the same devices load a
+ * saved state (saved-state.ts): every device must match the saved VM's.
  */
 export type Accel = 'kvm' | 'tcg';
 
@@ -38,6 +39,11 @@ export interface QemuConfig {
   append: string;
   tap: string;
   mac: string;
+  /**
+   * Start from a saved state instead of booting: QEMU loads the VM's memory
+   * and devices from this file and waits paused (`-S`) for `cont`.
+   */
+  incomingFrom?: string;
 }
 
 export function qemuArgs(c: QemuConfig): string[] {
@@ -88,5 +94,15 @@ export function qemuArgs(c: QemuConfig): string[] {
     '-pidfile',
     f.pid,
     '-daemonize',
+    ...(c.incomingFrom ? ['-S', '-incoming', incomingUri(c.incomingFrom)] : []),
   ];
 }
+
+/**
+ * QEMU 7.2 (Debian 12) has no `file:` migration URI (8.2 added it), so the
+ * state goes through `cat`; QEMU runs the command with `sh -c`.
+ */
+export const incomingUri = (stateFile: string) => `exec:cat ${shellQuote(stateFile)}`;
+export const outgoingUri = (stateFile: string) => `exec:cat > ${shellQuote(stateFile)}`;
+
+export const shellQuote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;

@@ -9,10 +9,17 @@
  * Phases in `status`: creating (disk, seed, tap) → booting (QEMU runs, the
  * guest agent does not answer yet) → ready (it answers, and the image's
  * readyProbe passes: cloud-init finished on debian-vm) ⇄ paused.
+ *
+ * Saved states (saved-state.ts, on unless LAB_VM_SAVED_STATE=off): a VM
+ * starts from its image's template, a fresh overlay on the template's disk
+ * plus `-incoming`, and gets its own identity through the guest agent; the
+ * first VM of a template key waits for the template's cold boot and save.
+ * A restore that fails marks the template broken and boots cold instead.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,10 +43,13 @@ import type { VmDriver, VmNetwork } from '../vm-driver.js';
 import { type AccelChoice, probeAccel } from './accel.js';
 import { kernelIdentity, type SeedInput, writeSeed } from './cloud-init-seed.js';
 import { GuestAgent } from './guest-agent.js';
+import { identityCommand } from './identity.js';
 import { KeyedLock } from './keyed-lock.js';
 import { files, qemuArgs, type VmPaths } from './qemu-args.js';
 import { startQemu, stopQemu } from './qemu-process.js';
 import { qmp, runState } from './qmp.js';
+import { SavedStates, SaveFailed, type Template } from './saved-state.js';
+import { coldBootReason, savedStateSwitch, type TemplateInputs } from './saved-state-key.js';
 import { ensureTap, removeTap } from './tap.js';
 import { resolveImage, type VmImage } from './vm-image.js';
 import { checkNetwork, cpuCount, memoryMiB } from './vm-spec.js';
@@ -68,7 +78,28 @@ export interface QemuVmDriverOptions {
   bootTimeout?: number;
   /** Seconds a guest gets to power off before QEMU is killed. */
   powerdownTimeout?: number;
+  /** Start VMs from saved states. Default: $LAB_VM_SAVED_STATE (on|off), on. */
+  savedState?: boolean;
+  /** Saved states (templates). Default: `vm-templates` beside stateDir. */
+  templatesDir?: string;
+  /** Where fallbacks and template builds are told (pino's signature). Default: JSON lines on stderr. */
+  log?: DriverLog;
 }
+
+export interface DriverLog {
+  info(detail: object, message: string): void;
+  warn(detail: object, message: string): void;
+}
+
+const stderrLog: DriverLog = {
+  info: (detail, message) => console.error(JSON.stringify({ level: 'info', msg: message, ...detail })),
+  warn: (detail, message) => console.error(JSON.stringify({ level: 'warn', msg: message, ...detail })),
+};
+
+/** Seconds a restored VM gets to load its state and answer on its agent before it counts as failed. */
+const RESTORE_TIMEOUT_MS = 60_000;
+/** After a template could not be saved, its VMs boot cold for this long before another try. */
+const SAVE_RETRY_MS = 10 * 60_000;
 
 const READY_MARKER = 'ready';
 
@@ -84,6 +115,12 @@ export class QemuVmDriver implements VmDriver {
   private readonly channels = new KeyedLock();
   /** Phases of VMs this process is creating or resetting right now. */
   private readonly doing = new Map<string, SystemPhase>();
+  readonly savedState: boolean;
+  readonly templates: SavedStates;
+  private readonly log: DriverLog;
+  private qemuVersion?: Promise<string>;
+  /** Template keys whose save failed, until when not to try again. */
+  private readonly unsavable = new Map<string, number>();
 
   constructor(options: QemuVmDriverOptions = {}) {
     this.imagesDir = path.resolve(options.imagesDir ?? process.env.LAB_VM_IMAGES ?? '.cache/images/vm');
@@ -94,6 +131,12 @@ export class QemuVmDriver implements VmDriver {
     this.qemu = options.qemu ?? 'qemu-system-x86_64';
     this.bootTimeoutMs = (options.bootTimeout ?? 300) * 1000;
     this.powerdownMs = (options.powerdownTimeout ?? 10) * 1000;
+    this.savedState = options.savedState ?? savedStateSwitch(process.env.LAB_VM_SAVED_STATE);
+    this.log = options.log ?? stderrLog;
+    this.templates = new SavedStates(
+      path.resolve(options.templatesDir ?? path.join(path.dirname(this.stateDir), 'vm-templates')),
+      () => this.templatesInUse(),
+    );
   }
 
   /** Which accelerator VMs of this driver use, probed once (by booting `kernel` under KVM). */
@@ -153,23 +196,171 @@ export class QemuVmDriver implements VmDriver {
       createdAt: new Date().toISOString(),
     };
     await writeRecord(paths, record);
-    await this.newOverlay(paths, image);
-    await this.boot(paths, record, image, system, vmNet);
-    await this.waitReady(paths, record);
+    await this.start(paths, record, image, system, vmNet);
   }
 
-  private async newOverlay(paths: VmPaths, image: VmImage): Promise<void> {
-    const overlay = files(paths).overlay;
-    await rm(overlay, { force: true });
+  /** From the image's saved state when there is one (or can be made), else a cold boot; ends ready. */
+  private async start(paths: VmPaths, record: VmRecord, image: VmImage, system: SystemSpec, vmNet: VmNetwork) {
+    const { restoredFrom: _, ...cold } = record;
+    // A missing bridge is the caller's error, not the template's: find it before any template work.
+    await ensureTap(record.tap, vmNet.bridge);
+    const template = await this.templateFor(record, image, system);
+    if (template) {
+      const started = performance.now();
+      try {
+        await this.restore(paths, { ...cold, restoredFrom: template.dir }, image, system, vmNet, template);
+        this.log.info(
+          {
+            vm: `${record.instanceId}/${record.system}`,
+            template: template.dir,
+            ms: Math.round(performance.now() - started),
+          },
+          'VM started from saved state',
+        );
+        return;
+      } catch (err) {
+        await this.stop(paths, vmKey(record.instanceId, record.system), 0);
+        await this.templates.markBroken(template, (err as Error).message);
+        this.log.warn(
+          { vm: `${record.instanceId}/${record.system}`, template: template.dir, err: (err as Error).message },
+          'restore from saved state failed: template marked broken, booting cold',
+        );
+      }
+    }
+    await writeRecord(paths, cold);
+    await this.newOverlay(paths, image.disk);
+    await this.boot(paths, cold, image, system, vmNet);
+    await this.waitReady(paths, cold);
+  }
+
+  /** The template this VM may start from, built now if needed; undefined means boot cold. */
+  private async templateFor(record: VmRecord, image: VmImage, system: SystemSpec): Promise<Template | undefined> {
+    if (!this.savedState || coldBootReason(system)) return undefined;
+    const inputs = await this.templateInputs(record, image, system);
+    const found = await this.templates.find(inputs);
+    if (found) return found;
+    const key = `${inputs.image}/${JSON.stringify(inputs)}`;
+    if ((this.unsavable.get(key) ?? 0) > Date.now()) return undefined;
+    this.doing.set(vmKey(record.instanceId, record.system), 'booting');
     try {
-      await promisify(execFile)('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', image.disk, '-F', 'qcow2', overlay]);
+      const { template, built } = await this.templates.obtain({
+        inputs,
+        image,
+        system: record.system,
+        qemu: this.qemu,
+        socketDir: this.socketDir,
+        bootTimeoutMs: this.bootTimeoutMs,
+      });
+      if (built) this.log.info({ template: template.dir, stateBytes: template.stateBytes }, 'VM saved state built');
+      return template;
     } catch (err) {
-      const detail = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
-      throw new RuntimeError(`cannot create the VM's disk over ${image.disk}: ${detail}`, 'failed', { cause: err });
+      if (!(err instanceof SaveFailed)) throw err; // the image does not boot: a cold boot would fail alike
+      this.unsavable.set(key, Date.now() + SAVE_RETRY_MS);
+      this.log.warn({ image: inputs.image, err: err.message }, 'cannot save a VM state: booting cold');
+      return undefined;
     }
   }
 
-  private async boot(paths: VmPaths, record: VmRecord, image: VmImage, system: SystemSpec, vmNet: VmNetwork) {
+  /** Everything the saved state depends on (saved-state-key.ts). */
+  async templateInputs(record: Pick<VmRecord, 'accel'>, image: VmImage, system: SystemSpec): Promise<TemplateInputs> {
+    this.qemuVersion ??= promisify(execFile)(this.qemu, ['--version']).then((r) => r.stdout.split('\n')[0] ?? '');
+    const fileStats = await Promise.all(
+      [image.kernel, image.initrd, image.disk].map(async (p) => {
+        const s = await stat(p);
+        return { path: p, size: s.size, mtimeMs: s.mtimeMs };
+      }),
+    );
+    return {
+      image: path.basename(image.dir),
+      manifest: await readFile(path.join(image.dir, 'manifest.json'), 'utf8'),
+      files: fileStats,
+      qemuVersion: await this.qemuVersion,
+      accel: record.accel,
+      memoryMiB: memoryMiB(system, image.minMemoryMiB),
+      cpus: cpuCount(system),
+    };
+  }
+
+  /**
+   * A fresh overlay on the template's disk, QEMU with `-incoming`, `cont`,
+   * then the VM's own identity through the guest agent. Any failure throws
+   * (the caller boots cold).
+   */
+  private async restore(
+    paths: VmPaths,
+    record: VmRecord,
+    image: VmImage,
+    system: SystemSpec,
+    vmNet: VmNetwork,
+    template: Template,
+  ): Promise<void> {
+    const key = vmKey(record.instanceId, record.system);
+    const f = files(paths);
+    await writeRecord(paths, record);
+    await this.newOverlay(paths, template.disk);
+    await this.boot(paths, record, image, system, vmNet, template.state);
+    const deadline = Date.now() + RESTORE_TIMEOUT_MS;
+    for (;;) {
+      if (!(await runningPid(paths))) throw new Error('QEMU exited while loading the saved state');
+      const state = await this.channels.run(`qmp:${key}`, () => runState(f.qmp)).catch(() => 'unknown');
+      if (state === 'paused') break;
+      if (Date.now() > deadline) throw new Error(`the saved state did not load within ${RESTORE_TIMEOUT_MS / 1000} s`);
+      await sleep(30);
+    }
+    await this.channels.run(`qmp:${key}`, () => qmp(f.qmp, 'cont'));
+    const agent = new GuestAgent(f.agent);
+    await this.channels.run(`agent:${key}`, async () => {
+      while (!(await agent.ping(1500))) {
+        if (!(await runningPid(paths))) throw new Error('QEMU exited after loading the saved state');
+        if (Date.now() > deadline) throw new Error('the restored guest agent does not answer');
+        await sleep(30);
+      }
+      const { argv, stdin } = identityCommand({
+        hostname: record.system,
+        mac: record.mac,
+        previousMac: template.mac,
+        net: vmNet,
+        machineId: randomBytes(16).toString('hex'),
+        now: Date.now() / 1000,
+        ...credentialsOf(system),
+      });
+      const result = await agent.exec(argv, { timeout: 30, stdin });
+      if (result.exitCode !== 0) {
+        throw new Error(`applying the VM's identity failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+      }
+    });
+    await writeFile(this.readyMarker(paths), new Date().toISOString());
+  }
+
+  /** Template folders that VMs' overlays stand on. */
+  private async templatesInUse(): Promise<Set<string>> {
+    const used = new Set<string>();
+    for (const vm of await this.list()) {
+      const record = await readRecord(this.paths(vm.instanceId, vm.system)).catch(() => undefined);
+      if (record?.restoredFrom) used.add(record.restoredFrom);
+    }
+    return used;
+  }
+
+  private async newOverlay(paths: VmPaths, backing: string): Promise<void> {
+    const overlay = files(paths).overlay;
+    await rm(overlay, { force: true });
+    try {
+      await promisify(execFile)('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', backing, '-F', 'qcow2', overlay]);
+    } catch (err) {
+      const detail = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
+      throw new RuntimeError(`cannot create the VM's disk over ${backing}: ${detail}`, 'failed', { cause: err });
+    }
+  }
+
+  private async boot(
+    paths: VmPaths,
+    record: VmRecord,
+    image: VmImage,
+    system: SystemSpec,
+    vmNet: VmNetwork,
+    incomingFrom?: string,
+  ) {
     const key = vmKey(record.instanceId, record.system);
     this.doing.set(key, 'creating');
     const seedInput: SeedInput = {
@@ -198,6 +389,7 @@ export class QemuVmDriver implements VmDriver {
       append: `${image.append} ${kernelIdentity(seedInput)}`.trim(),
       tap: record.tap,
       mac: record.mac,
+      ...(incomingFrom ? { incomingFrom } : {}),
     });
     this.doing.set(key, 'booting');
     await startQemu(this.qemu, args);
@@ -260,7 +452,8 @@ export class QemuVmDriver implements VmDriver {
     const ready =
       existsSync(this.readyMarker(paths)) ||
       (!this.lifecycle.busy(key) && (await this.probeReady(paths, record).catch(() => false)));
-    if (ready) return { ...base, phase: 'ready', reason: `running with ${record.accelReason}` };
+    const from = record.restoredFrom ? `; started from saved state ${path.basename(record.restoredFrom)}` : '';
+    if (ready) return { ...base, phase: 'ready', reason: `running with ${record.accelReason}${from}` };
     return { ...base, phase: 'booting', reason: `booting with ${record.accelReason}` };
   }
 
@@ -305,10 +498,13 @@ export class QemuVmDriver implements VmDriver {
         this.doing.set(key, 'creating');
         await this.stop(paths, key);
         const image = await resolveImage(this.imagesDir, system.definition.image);
-        await this.newOverlay(paths, image);
-        await writeRecord(paths, { ...record, image: system.definition.image, readyProbe: image.readyProbe });
-        await this.boot(paths, { ...record, readyProbe: image.readyProbe }, image, system, vmNet);
-        await this.waitReady(paths, { ...record, readyProbe: image.readyProbe });
+        await this.start(
+          paths,
+          { ...record, image: system.definition.image, readyProbe: image.readyProbe },
+          image,
+          system,
+          vmNet,
+        );
       } catch (err) {
         await this.removeAll(paths, record.tap);
         throw err;
@@ -390,11 +586,11 @@ export class QemuVmDriver implements VmDriver {
     }
   }
 
-  private async stop(paths: VmPaths, key: string): Promise<void> {
+  private async stop(paths: VmPaths, key: string, graceMs = this.powerdownMs): Promise<void> {
     const pid = await runningPid(paths);
     if (!pid) return;
     await this.channels.run(`qmp:${key}`, () =>
-      stopQemu(files(paths).qmp, pid, async () => (await runningPid(paths)) === pid, this.powerdownMs),
+      stopQemu(files(paths).qmp, pid, async () => (await runningPid(paths)) === pid, graceMs),
     );
   }
 

@@ -37,6 +37,17 @@ export async function ensureTap(tap: string, bridge: string): Promise<void> {
   }
 }
 
+/** A tap on no bridge: the NIC of a template VM, which must not reach any network. */
+export async function ensureLooseTap(tap: string): Promise<void> {
+  try {
+    if (!(await exists(tap))) await run('ip', ['tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+    await run('ip', ['link', 'set', 'dev', tap, 'up']);
+  } catch (err) {
+    const detail = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
+    throw new RuntimeError(`cannot make tap ${tap}: ${detail}`, 'unavailable', { cause: err });
+  }
+}
+
 export async function removeTap(tap: string): Promise<void> {
   if (await exists(tap)) await run('ip', ['link', 'delete', 'dev', tap]).catch(() => {});
 }

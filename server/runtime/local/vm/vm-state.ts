@@ -24,6 +24,8 @@ export const vmRecordSchema = z.object({
   accelReason: z.string(),
   readyProbe: z.array(z.string()).nullable(),
   createdAt: z.string(),
+  /** The saved-state template folder the VM's disk stands on (absent: it booted from the image). */
+  restoredFrom: z.string().optional(),
 });
 export type VmRecord = z.infer<typeof vmRecordSchema>;
 
