@@ -65,6 +65,7 @@ describe('course page', () => {
     expect(res.status).toBe(204);
     const page = await html(running.platform.urls.gradebookPage(seed.course.id));
     expect(page.text).toMatch(/<tr data-user-id="bob">.*data-grade="5"/);
+    expect(page.text).toMatch(/<tr data-user-id="bob">.*data-grade="5">5 \/ 10 \(Completed, FullyGraded\)</);
   });
 });
 
@@ -133,8 +134,63 @@ const ask = (message) => new Promise((resolve) => {
         value: 'nonce-1',
       });
       expect(replies.missing).toMatchObject({ subject: 'lti.get_data.response', error: { code: 'bad_request' } });
+      // The course page reported what it answered, with the sender's origin.
+      await expect
+        .poll(() => running.platform.store.platformStorageMessages.filter((m) => m.origin === tool.url).length)
+        .toBe(4);
+      expect(
+        running.platform.store.platformStorageMessages
+          .filter((m) => m.origin === tool.url)
+          .map((m) => [m.subject, m.key, m.outcome, m.viewer]),
+      ).toEqual([
+        ['lti.capabilities', undefined, 'answered', 'alice'],
+        ['lti.put_data', 'state-1', 'stored', 'alice'],
+        ['org.imsglobal.lti.get_data', 'state-1', 'found', 'alice'],
+        ['lti.get_data', 'state-2', 'missing', 'alice'],
+      ]);
     } finally {
       await context.close();
+    }
+  });
+
+  it('keeps nothing for a page of an origin that is no registered tool', async () => {
+    const stranger = await TestTool.start();
+    try {
+      stranger.page(
+        '/storage-probe',
+        `<!doctype html><body><script>
+addEventListener('message', (event) => {
+  const pre = document.createElement('pre');
+  pre.id = 'result';
+  pre.textContent = JSON.stringify(event.data);
+  document.body.append(pre);
+});
+parent.postMessage({ subject: 'lti.put_data', message_id: 'm1', key: 'k', value: 'v' }, ${JSON.stringify(running.url)});
+</script></body>`,
+      );
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(running.platform.urls.coursePage(seed.course.id, 'alice'));
+        await page.evaluate(
+          `document.getElementById('tool-frame').src = ${JSON.stringify(`${stranger.url}/storage-probe`)}`,
+        );
+        const result = page.frameLocator('#tool-frame').locator('#result');
+        await expect.poll(() => result.count(), { timeout: 15_000 }).toBe(1);
+        expect(JSON.parse((await result.textContent())!)).toMatchObject({
+          subject: 'lti.put_data.response',
+          message_id: 'm1',
+          error: { code: 'bad_request', message: `origin ${stranger.url} is not a tool of this platform` },
+        });
+        expect(await page.evaluate('document.body.dataset.platformStorageWrites ?? null')).toBeNull();
+        await expect
+          .poll(() => running.platform.store.platformStorageMessages.find((m) => m.origin === stranger.url)?.outcome)
+          .toBe('refused');
+      } finally {
+        await context.close();
+      }
+    } finally {
+      await stranger.close();
     }
   });
 

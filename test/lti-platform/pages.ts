@@ -111,7 +111,7 @@ ${platformStorageScript(ctx, user.id)}`,
           .map((i) => {
             const entry = ctx.store.gradebookEntry(i.id, m.userId);
             const text = entry
-              ? `${entry.grade ?? '–'} (${entry.score.activityProgress}, ${entry.score.gradingProgress})`
+              ? `${entry.grade ?? '–'} / ${i.scoreMaximum} (${entry.score.activityProgress}, ${entry.score.gradingProgress})`
               : '';
             return `<td data-line-item-id="${h(i.id)}" data-grade="${entry?.grade ?? ''}">${h(text)}</td>`;
           })
