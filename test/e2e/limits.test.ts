@@ -102,6 +102,7 @@ describe('limits in the workspace', () => {
     const firstDeadline = Date.parse((await clock.getAttribute('data-deadline'))!);
     expect(await text(page, 'button[data-action=extend]')).toBe('Extend (1 left)');
     expect(await page.locator('.lab-warning').isVisible()).toBe(false);
+    expect(await page.locator('[data-testid=no-extensions]').isVisible()).toBe(false);
     await shot(page, 'clock');
 
     // The warning phase: a banner with a live countdown and "I am still here".
@@ -123,9 +124,10 @@ describe('limits in the workspace', () => {
     await expect
       .poll(async () => Date.parse((await clock.getAttribute('data-deadline'))!))
       .toBe(firstDeadline + 80_000);
-    expect(await page.locator('[data-testid=countdown]').count()).toBe(0); // out of the warning phase
+    expect(await page.locator('[data-testid=countdown]').isVisible()).toBe(false); // out of the warning phase
+    expect(await page.locator('[data-testid=no-extensions]').isVisible()).toBe(true);
     expect(await text(page, '[data-testid=no-extensions]')).toBe('no extensions left');
-    expect(await page.locator('button[data-action=extend]').count()).toBe(0);
+    expect(await page.locator('button[data-action=extend]').isVisible()).toBe(false);
     expect(await text(page, '[data-testid=state]')).toBe('running');
     await shot(page, 'extended');
   });

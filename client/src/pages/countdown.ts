@@ -12,7 +12,7 @@
  * with the server's (to a few seconds).
  */
 import { api, errorMessage } from '../api.js';
-import { clear, h } from '../dom.js';
+import { h } from '../dom.js';
 import { exact, extensionsLeftText, roughly } from './state-text.js';
 
 /** What GET /instances/:id says of the limits of a running instance (server/api/instances.ts). */
@@ -48,6 +48,20 @@ export class LabClock {
   readonly clock = h('span.lab-clock', { hidden: true });
   /** The warning banner, for under the bar. */
   readonly warning = h('div.banner.lab-warning', { role: 'alert', hidden: true });
+  // Built once and only updated: an element replaced every second would swallow a click in between.
+  private readonly clockText = h('span', { 'data-testid': 'lab-clock' });
+  private readonly extendButton = h(
+    'button.small',
+    { type: 'button', 'data-action': 'extend', title: 'Add time to the lab (I am still here)' },
+    '',
+  );
+  private readonly noExtensions = h('span.muted', { 'data-testid': 'no-extensions' }, extensionsLeftText(0));
+  private readonly warningText = h('div.lab-warning-text', {});
+  private readonly countdown = h('span.countdown', { 'data-testid': 'countdown' });
+  private readonly headline = h('strong', {});
+  private readonly advice = h('span', {});
+  private readonly stillHere = h('button.primary', { type: 'button', 'data-action': 'still-here' }, '');
+  private readonly noticeText = h('span.notice', { 'data-testid': 'clock-notice' });
   private expiry: InstanceExpiry | undefined;
   private limits: LabLimits = {};
   private notice: Notice | undefined;
@@ -60,6 +74,11 @@ export class LabClock {
     /** Called after an extension, so the page shows the server's new state. */
     private readonly refresh: () => Promise<void>,
   ) {
+    this.extendButton.addEventListener('click', () => void this.extend());
+    this.stillHere.addEventListener('click', () => void this.extend());
+    this.clock.append(this.clockText, this.extendButton, this.noExtensions);
+    this.warningText.append(this.headline, this.advice);
+    this.warning.append(this.warningText, this.stillHere, this.noticeText);
     this.ticker = window.setInterval(() => this.render(), 1000);
   }
 
@@ -103,78 +122,41 @@ export class LabClock {
     if (!e) return;
     const left = this.left();
     const verb = this.verb;
-    const deadline = new Date(e.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    const cause = e.cause === 'ttl' ? 'when it reaches its maximum age' : 'when nobody uses it';
+    const warned = this.warned;
     const canExtend = e.extensionsLeft > 0;
 
-    clear(
-      this.clock,
-      h(
-        'span',
-        {
-          'data-testid': 'lab-clock',
-          'data-deadline': e.at,
-          title: `The lab ${verb} at ${deadline} ${cause}${canExtend ? '' : '; no extensions left'}`,
-        },
-        `${verb} in ${roughly(left)}`,
-      ),
-      canExtend && !this.warned
-        ? h(
-            'button.small',
-            {
-              type: 'button',
-              'data-action': 'extend',
-              title: 'Add time to the lab (I am still here)',
-              disabled: this.extending,
-              onclick: () => void this.extend(),
-            },
-            `Extend (${e.extensionsLeft} left)`,
-          )
-        : null,
-      canExtend ? null : h('span.muted', { 'data-testid': 'no-extensions' }, extensionsLeftText(0)),
-    );
+    const deadline = new Date(e.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    const cause = e.cause === 'ttl' ? 'when it reaches its maximum age' : 'when nobody uses it';
+    setText(this.clockText, `${verb} in ${roughly(left)}`);
+    this.clockText.title = `The lab ${verb} at ${deadline} ${cause}${canExtend ? '' : '; no extensions left'}`;
+    this.clockText.dataset.deadline = e.at;
+    this.extendButton.hidden = !canExtend || warned;
+    this.extendButton.disabled = this.extending;
+    setText(this.extendButton, `Extend (${e.extensionsLeft} left)`);
+    this.noExtensions.hidden = canExtend;
 
-    if (this.warning.hidden) return;
-    const parts: Array<Node | string | null> = [];
-    if (this.warned) {
+    this.warning.classList.toggle('urgent', warned);
+    this.warningText.hidden = !warned;
+    this.stillHere.hidden = !warned || (!canExtend && e.cause === 'ttl');
+    this.stillHere.disabled = this.extending;
+    if (warned) {
+      // The countdown element stays in place: screen readers and tests see one element that counts.
+      if (this.countdown.parentElement !== this.headline)
+        this.headline.replaceChildren(`Your lab ${verb} in `, this.countdown);
+      setText(this.headline.firstChild as Text, `Your lab ${verb} in `);
+      setText(this.countdown, exact(left));
       const why = e.cause === 'ttl' ? 'It reaches its maximum age.' : 'Nobody has used it for a while.';
-      parts.push(
-        h(
-          'div.lab-warning-text',
-          {},
-          h('strong', {}, `Your lab ${verb} in `, h('span.countdown', { 'data-testid': 'countdown' }, exact(left))),
-          h(
-            'span',
-            {},
-            ` ${why} ${
-              canExtend
-                ? 'Save your work, or tell us you are still here.'
-                : e.cause === 'ttl'
-                  ? 'No extensions left: save your work now.'
-                  : 'Working in a console keeps it running.'
-            }`,
-          ),
-        ),
-      );
-      if (canExtend || e.cause === 'idle') {
-        parts.push(
-          h(
-            'button.primary',
-            {
-              type: 'button',
-              'data-action': 'still-here',
-              disabled: this.extending,
-              onclick: () => void this.extend(),
-            },
-            canExtend ? `I am still here: extend (${e.extensionsLeft} left)` : 'I am still here',
-          ),
-        );
-      }
+      const what = canExtend
+        ? 'Save your work, or tell us you are still here.'
+        : e.cause === 'ttl'
+          ? 'No extensions left: save your work now.'
+          : 'Working in a console keeps it running.';
+      setText(this.advice, ` ${why} ${what}`);
+      setText(this.stillHere, canExtend ? `I am still here: extend (${e.extensionsLeft} left)` : 'I am still here');
     }
-    if (this.notice)
-      parts.push(h(`span.notice.${this.notice.level}`, { 'data-testid': 'clock-notice' }, this.notice.text));
-    this.warning.className = `banner lab-warning${this.warned ? ' urgent' : ''}`;
-    clear(this.warning, ...parts);
+    this.noticeText.hidden = !this.notice;
+    this.noticeText.className = `notice ${this.notice?.level ?? ''}`;
+    setText(this.noticeText, this.notice?.text ?? '');
   }
 
   private async extend(): Promise<void> {
@@ -216,6 +198,11 @@ export class LabClock {
     }, 10_000);
     this.render();
   }
+}
+
+/** Changes a node's text only when it differs (no needless DOM mutation every second). */
+function setText(node: Node, text: string): void {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 const capitalise = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -48,11 +48,14 @@ export function queueText(position: number | undefined): string {
   }. This page updates by itself.`;
 }
 
-/** "1 h 5 min", "12 min", "40 s": the quiet clock (whole minutes, rounded down: it never promises more time than there is). */
+/**
+ * "1 h 5 min", "12 min", "40 s": the quiet clock. Whole minutes round down
+ * (it never promises more time than there is); the last minute counts
+ * seconds as the countdown does (`exact`).
+ */
 export function roughly(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s} s`;
-  const min = Math.floor(s / 60);
+  if (ms < 60_000) return `${Math.max(0, Math.ceil(ms / 1000))} s`;
+  const min = Math.floor(ms / 60_000);
   return min < 60 ? `${min} min` : `${Math.floor(min / 60)} h${min % 60 ? ` ${min % 60} min` : ''}`;
 }
 
