@@ -1,11 +1,16 @@
 /**
- * @file Benchmark: cold boot to exec-ready of a lab VM through the QEMU
- * driver (seed, tap, overlay, QEMU, guest agent answers) next to a raw QEMU
- * boot of the same image with the same QEMU command line (overlay made in
- * the timing; seed and tap made before it; no driver), alternating in one run so both see the same load.
- * Prints p50/p95 and the ratio. Needs root (tap, bridge).
+ * @file Benchmark: a lab VM from nothing to a usable shell (create returns,
+ * then one exec answers), three ways, alternating in one run so all see the
+ * same load:
+ *   raw    QEMU booting the image with the driver's command line (overlay
+ *          made in the timing; seed and tap before it; no driver);
+ *   cold   the driver booting the image (seed, tap, overlay, QEMU, agent);
+ *   saved  the driver starting from the image's saved state (fresh overlay,
+ *          -incoming, identity through the agent); the template is built
+ *          once before the runs (warmUp), its time printed apart.
+ * Prints p50/p95 of each and the ratios. Needs root (tap, bridge).
  *
- *   npx tsx bench/local-vm.ts [tiny-vm|debian-vm] [runs=10]
+ *   npx tsx bench/local-vm.ts [tiny-vm|debian-vm] [runs=10] [raw,cold,saved]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +28,7 @@ import { resolveImage } from '../server/runtime/local/vm/vm-image.js';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const imageName = process.argv[2] ?? 'tiny-vm';
 const runs = Number(process.argv[3] ?? 10);
+const modes = new Set((process.argv[4] ?? 'raw,cold,saved').split(','));
 const imagesDir = path.join(REPO, '.cache/images/vm');
 
 execFileSync(path.join(REPO, 'deploy/images/vm/build.sh'), [imageName], { stdio: 'inherit' });
@@ -34,14 +40,17 @@ const rawTap = `lvr${randomBytes(3).toString('hex')}`;
 execFileSync('ip', ['tuntap', 'add', 'dev', rawTap, 'mode', 'tap']);
 execFileSync('ip', ['link', 'set', 'dev', rawTap, 'master', bridge, 'up']);
 
-const driver = new QemuVmDriver({
+const driverOptions = {
   imagesDir,
   stateDir: path.join(work, 'state'),
   socketDir: path.join(work, 's'),
+  templatesDir: path.join(work, 'templates'),
   powerdownTimeout: 2,
   // debian-vm under TCG on a loaded machine needed more than the default 300 s.
   bootTimeout: 900,
-});
+};
+const driver = new QemuVmDriver({ ...driverOptions, savedState: false });
+const savedDriver = new QemuVmDriver({ ...driverOptions, savedState: true });
 const image = await resolveImage(imagesDir, `lab-orchestrator/${imageName}`);
 const accel = await driver.accelerator(image.kernel);
 const net = { bridge, address: '10.214.0.10/24', hosts: { server: '10.214.0.10' } };
@@ -95,12 +104,14 @@ async function rawBoot(i: number): Promise<number> {
   return ms;
 }
 
-async function driverBoot(i: number): Promise<number> {
-  const id = `bench${i}`;
+/** create, then one exec: the VM is usable. */
+async function driverStart(d: QemuVmDriver, id: string): Promise<number> {
   const started = performance.now();
-  await driver.create(id, system, net);
+  await d.create(id, system, net);
+  const hostname = await d.exec(id, 'server', ['hostname']);
   const ms = performance.now() - started;
-  await driver.destroy(id);
+  if (hostname.stdout.trim() !== 'server') throw new Error(`${id}: hostname is "${hostname.stdout.trim()}"`);
+  await d.destroy(id);
   return ms;
 }
 
@@ -109,25 +120,39 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
 };
 
-const raw: number[] = [];
-const viaDriver: number[] = [];
+const results: Record<string, number[]> = { raw: [], cold: [], saved: [] };
+const s = (ms: number | undefined) => `${((ms ?? Number.NaN) / 1000).toFixed(2)} s`;
 try {
-  console.log(`${imageName}: ${runs} runs each, accelerator: ${accel.reason}`);
-  for (let i = 0; i < runs; i++) {
-    raw.push(await rawBoot(i));
-    viaDriver.push(await driverBoot(i));
-    console.log(`run ${i + 1}: raw ${(raw[i]! / 1000).toFixed(2)} s, driver ${(viaDriver[i]! / 1000).toFixed(2)} s`);
+  console.log(`${imageName}: ${runs} runs of ${[...modes].join(', ')}; accelerator: ${accel.reason}`);
+  if (modes.has('saved')) {
+    const started = performance.now();
+    await savedDriver.warmUp(system);
+    console.log(`saved state built (cold boot + save, once) in ${s(performance.now() - started)}`);
   }
-  const line = (name: string, xs: number[]) =>
-    `${name.padEnd(8)} p50 ${(pct(xs, 50) / 1000).toFixed(2)} s   p95 ${(pct(xs, 95) / 1000).toFixed(2)} s`;
-  console.log(line('raw', raw));
-  console.log(line('driver', viaDriver));
-  console.log(
-    `ratio driver/raw: p50 ${(pct(viaDriver, 50) / pct(raw, 50)).toFixed(2)}x, p95 ${(pct(viaDriver, 95) / pct(raw, 95)).toFixed(2)}x`,
-  );
+  for (let i = 0; i < runs; i++) {
+    if (modes.has('raw')) results.raw?.push(await rawBoot(i));
+    if (modes.has('cold')) results.cold?.push(await driverStart(driver, `benchc${i}`));
+    if (modes.has('saved')) results.saved?.push(await driverStart(savedDriver, `benchs${i}`));
+    console.log(`run ${i + 1}: ${[...modes].map((m) => `${m} ${s(results[m]?.[i])}`).join(', ')}`);
+  }
+  for (const m of modes) {
+    const xs = results[m] ?? [];
+    console.log(`${m.padEnd(6)} p50 ${s(pct(xs, 50))}   p95 ${s(pct(xs, 95))}`);
+  }
+  const ratio = (a: string, b: string) => {
+    const [x, y] = [results[a] ?? [], results[b] ?? []];
+    if (x.length && y.length)
+      console.log(
+        `ratio ${a}/${b}: p50 ${(pct(x, 50) / pct(y, 50)).toFixed(2)}x, p95 ${(pct(x, 95) / pct(y, 95)).toFixed(2)}x`,
+      );
+  };
+  ratio('cold', 'raw');
+  ratio('cold', 'saved');
 } finally {
-  await driver.destroy('bench').catch(() => {});
-  for (let i = 0; i < runs; i++) await driver.destroy(`bench${i}`).catch(() => {});
+  for (let i = 0; i < runs; i++) {
+    await driver.destroy(`benchc${i}`).catch(() => {});
+    await savedDriver.destroy(`benchs${i}`).catch(() => {});
+  }
   execFileSync('ip', ['link', 'delete', rawTap]);
   execFileSync('ip', ['link', 'delete', bridge]);
   await rm(work, { recursive: true, force: true });

@@ -51,6 +51,11 @@ export interface VmDriver {
   /** Raw RFB bytes of the VM's VNC server. */
   desktop(instanceId: InstanceId, systemName: string): Promise<Duplex>;
   exec(instanceId: InstanceId, systemName: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Prepares what VMs of this system start from (a saved state), so the
+   * first of them does not wait for it. Optional; a no-op where nothing is kept.
+   */
+  warmUp?(system: SystemSpec): Promise<void>;
   /** Releases handles; does not touch VMs. Optional. */
   close?(): Promise<void>;
 }

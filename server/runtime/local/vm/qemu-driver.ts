@@ -234,14 +234,18 @@ export class QemuVmDriver implements VmDriver {
   }
 
   /** The template this VM may start from, built now if needed; undefined means boot cold. */
-  private async templateFor(record: VmRecord, image: VmImage, system: SystemSpec): Promise<Template | undefined> {
+  private async templateFor(
+    record: Pick<VmRecord, 'accel' | 'instanceId' | 'system'>,
+    image: VmImage,
+    system: SystemSpec,
+  ): Promise<Template | undefined> {
     if (!this.savedState || coldBootReason(system)) return undefined;
     const inputs = await this.templateInputs(record, image, system);
     const found = await this.templates.find(inputs);
     if (found) return found;
     const key = `${inputs.image}/${JSON.stringify(inputs)}`;
     if ((this.unsavable.get(key) ?? 0) > Date.now()) return undefined;
-    this.doing.set(vmKey(record.instanceId, record.system), 'booting');
+    if (record.instanceId) this.doing.set(vmKey(record.instanceId, record.system), 'booting');
     try {
       const { template, built } = await this.templates.obtain({
         inputs,
@@ -259,6 +263,17 @@ export class QemuVmDriver implements VmDriver {
       this.log.warn({ image: inputs.image, err: err.message }, 'cannot save a VM state: booting cold');
       return undefined;
     }
+  }
+
+  /**
+   * Makes the saved state VMs of this system start from, so that the first
+   * of them does not wait for a cold boot. A no-op when saved states are off
+   * or the system must boot cold; errors as `create` would have them.
+   */
+  async warmUp(system: SystemSpec): Promise<void> {
+    const image = await resolveImage(this.imagesDir, system.definition.image);
+    const accel = await this.accelerator(image.kernel);
+    await this.templateFor({ accel: accel.accel, instanceId: '', system: system.definition.name }, image, system);
   }
 
   /** Everything the saved state depends on (saved-state-key.ts). */
