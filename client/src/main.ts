@@ -8,6 +8,7 @@ import { api } from './api.js';
 import { clear, h } from './dom.js';
 import { instancePage } from './pages/instance.js';
 import { labsPage } from './pages/labs.js';
+import { progressPage } from './pages/progress.js';
 import { signInPage } from './pages/signin.js';
 import { link, navigate } from './router.js';
 import { currentSession, forgetSession, saveSession } from './session.js';
@@ -50,14 +51,17 @@ function route() {
   renderHeader();
   const path = location.pathname;
   if (!currentSession() && path !== '/signin') {
-    navigate(`/signin?next=${encodeURIComponent(path)}`);
+    navigate(`/signin?next=${encodeURIComponent(path + location.search)}`);
     return;
   }
   const instance = /^\/instances\/([a-z0-9-]+)$/.exec(path);
+  const progress = /^\/courses\/([a-z0-9]+)\/progress$/.exec(path);
   if (path === '/signin') {
     const next = new URLSearchParams(location.search).get('next');
     leave = signInPage(content, next?.startsWith('/') && !next.startsWith('//') ? next : '/');
   } else if (instance) leave = instancePage(content, instance[1]!);
+  else if (progress)
+    leave = progressPage(content, progress[1]!, new URLSearchParams(location.search).get('assignment') ?? undefined);
   else leave = labsPage(content);
 }
 

@@ -2,6 +2,7 @@
 import { ApiError, api, errorMessage, type Instance, type LabDefinition, type LabSummary } from '../api.js';
 import { clear, h } from '../dom.js';
 import { link, navigate } from '../router.js';
+import { taughtCoursesSection } from './progress-courses.js';
 import { stateLabel } from './state-text.js';
 
 export function labsPage(root: HTMLElement): () => void {
@@ -16,6 +17,7 @@ export function labsPage(root: HTMLElement): () => void {
       error,
       h('section', {}, h('h2', {}, 'Your labs'), instanceList),
       h('section', {}, h('h2', {}, 'Start a lab'), labList),
+      taughtCoursesSection(),
     ),
   );
 
