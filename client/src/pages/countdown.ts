@@ -176,13 +176,11 @@ export class LabClock {
       });
     } catch (err) {
       // Refused when none is left; the call still counted as activity, so an idle deadline moved anyway.
-      this.say({
-        text:
-          before?.cause === 'idle' && before.extensionsLeft === 0
-            ? 'Noted: the idle timer starts again. No extensions are left to add time to the maximum age.'
-            : capitalise(errorMessage(err)),
-        level: 'error',
-      });
+      this.say(
+        before?.cause === 'idle' && before.extensionsLeft === 0
+          ? { text: 'Noted: the idle timer starts again (no extensions left for the maximum age).', level: 'ok' }
+          : { text: capitalise(errorMessage(err)), level: 'error' },
+      );
     } finally {
       this.extending = false;
     }
