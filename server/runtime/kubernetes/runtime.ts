@@ -11,7 +11,7 @@
  * VMs (exec in a VM has no API: "unavailable").
  */
 import type { Duplex } from 'node:stream';
-import { type KubeConfig, type KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import {
   type ExecOptions,
   type ExecResult,
@@ -24,6 +24,7 @@ import {
   type TerminalSize,
   type TerminalStream,
 } from '../runtime.js';
+import { makeKeptAliveObjectApi } from './api-clients.js';
 import { isConflict, isNotFound, runtimeError } from './api-errors.js';
 import { openVmiStream } from './kubevirt-streams.js';
 import { vmiAction } from './kubevirt-subresources.js';
@@ -53,7 +54,7 @@ export class KubernetesRuntime implements Runtime {
   constructor(options: KubernetesRuntimeOptions) {
     this.kc = options.kubeConfig;
     this.settings = { ...DEFAULT_CLUSTER_SETTINGS, ...options.settings };
-    this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+    this.objects = makeKeptAliveObjectApi(this.kc);
     this.watches = new InstanceWatches(this.kc, options.onError ?? (() => {}));
   }
 

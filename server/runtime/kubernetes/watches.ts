@@ -16,6 +16,7 @@ import {
   type V1Namespace,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { makeKeptAliveClient } from './api-clients.js';
 import { runtimeError } from './api-errors.js';
 import { LABEL, MANAGED_BY } from './names.js';
 import type { VirtualMachine } from './virtual-machine.js';
@@ -38,8 +39,8 @@ export class InstanceWatches {
     private readonly onError: (err: unknown, what: string) => void,
   ) {
     const labelSelector = `${LABEL.managedBy}=${MANAGED_BY}`;
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
+    const core = makeKeptAliveClient(kc, CoreV1Api);
+    const custom = makeKeptAliveClient(kc, CustomObjectsApi);
     this.namespaces = makeInformer(
       kc,
       '/api/v1/namespaces',
