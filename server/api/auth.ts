@@ -10,6 +10,7 @@ import { unauthorized } from '../errors.js';
 import { hashToken, TOKEN_PREFIX } from '../secrets.js';
 import type { Store } from '../store/store.js';
 import type { User } from '../store/users.js';
+import { signInLimits } from './sign-in-limits.js';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -34,7 +35,11 @@ export function apiTokenAuthenticator(store: Store): Authenticator {
     const token = bearerToken(req);
     if (!token?.startsWith(TOKEN_PREFIX)) return undefined;
     const found = await store.tokens.findLive(hashToken(token));
-    if (!found) throw unauthorized('this API token is unknown, revoked or expired');
+    if (!found) {
+      // Counted per client address; over the limit the answer is 429 (sign-in-limits.ts).
+      await signInLimits(store).failed(req);
+      throw unauthorized('this API token is unknown, revoked or expired');
+    }
     const user = await store.users.get(found.userId);
     if (!user) throw unauthorized('the user of this API token no longer exists');
     return user;

@@ -5,6 +5,7 @@
  * "browser session", which the page keeps in sessionStorage and sends as a
  * Bearer token. Signing out revokes it.
  */
+import type { Request } from 'express';
 import { z } from 'zod';
 import { HttpError, unauthorized } from '../errors.js';
 import { hashPassword, hashToken, newApiToken, verifyPassword } from '../secrets.js';
@@ -12,6 +13,7 @@ import type { Store } from '../store/store.js';
 import type { User } from '../store/users.js';
 import { bearerToken } from './auth.js';
 import type { ApiRouter } from './routes.js';
+import { signInLimits } from './sign-in-limits.js';
 
 export const SESSION_TOKEN_NAME = 'browser session';
 export const SESSION_HOURS = 12;
@@ -32,18 +34,28 @@ const sessionView = z.object({
 /** A hash to verify against when the user does not exist, so both failures take as long. */
 let decoy: Promise<string> | undefined;
 
-async function byPassword(store: Store, username: string, password: string): Promise<User> {
+/** Refused (429) while this address, or this name from it, has failed too often (sign-in-limits.ts). */
+async function byPassword(store: Store, req: Request, username: string, password: string): Promise<User> {
+  const limits = signInLimits(store);
+  await limits.check(req, username);
   const found = await store.users.passwordHash(`local:${username}`);
   decoy ??= hashPassword('decoy password, never valid');
   const ok = await verifyPassword(password, found?.hash ?? (await decoy));
-  if (!found?.hash || !ok) throw unauthorized(WRONG);
+  if (!found?.hash || !ok) {
+    await limits.failed(req, username);
+    throw unauthorized(WRONG);
+  }
+  await limits.succeeded(req, username);
   return found.user;
 }
 
-async function byToken(store: Store, token: string): Promise<User> {
+async function byToken(store: Store, req: Request, token: string): Promise<User> {
   const found = await store.tokens.findLive(hashToken(token));
   const user = found && (await store.users.get(found.userId));
-  if (!user) throw unauthorized('this API token is unknown, revoked or expired');
+  if (!user) {
+    await signInLimits(store).failed(req);
+    throw unauthorized('this API token is unknown, revoked or expired');
+  }
   return user;
 }
 
@@ -59,9 +71,11 @@ export function sessionRoutes(api: ApiRouter, store: Store): void {
       status: 201,
       response: sessionView,
     },
-    async ({ body }) => {
+    async ({ req, body }) => {
       const user =
-        'token' in body ? await byToken(store, body.token) : await byPassword(store, body.username, body.password);
+        'token' in body
+          ? await byToken(store, req, body.token)
+          : await byPassword(store, req, body.username, body.password);
       const { token, hash, prefix } = newApiToken();
       const expiresAt = new Date(Date.now() + SESSION_HOURS * 3_600_000);
       const created = await store.tokens.create({ userId: user.id, name: SESSION_TOKEN_NAME, hash, prefix, expiresAt });

@@ -13,6 +13,7 @@ import { registerModels } from './models.js';
 import { PlatformRepository } from './platforms.js';
 import { PoolRepository } from './pools.js';
 import { ProgressRepository } from './progress.js';
+import { RateLimitRepository } from './rate-limits.js';
 import { TokenRepository } from './tokens.js';
 import { UserRepository } from './users.js';
 
@@ -27,6 +28,7 @@ export class Store {
   readonly grades: GradeOutboxRepository;
   readonly platforms: PlatformRepository;
   readonly progress: ProgressRepository;
+  readonly rateLimits: RateLimitRepository;
   readonly pools: PoolRepository;
 
   private constructor(private readonly conn: mongoose.Connection) {
@@ -41,6 +43,7 @@ export class Store {
     this.grades = new GradeOutboxRepository(models, conn);
     this.platforms = new PlatformRepository(conn);
     this.progress = new ProgressRepository(models);
+    this.rateLimits = new RateLimitRepository(conn);
     this.pools = new PoolRepository(models);
   }
 
