@@ -262,11 +262,15 @@ function sampleServer(pid: number) {
   const t0 = performance.now();
   let peakRss = before.rss;
   const timer = setInterval(() => {
-    peakRss = Math.max(peakRss, processUsage(pid).rss);
+    try {
+      peakRss = Math.max(peakRss, processUsage(pid).rss);
+    } catch {
+      // the server ended (interrupted)
+    }
   }, 500);
   return () => {
     clearInterval(timer);
-    const after = processUsage(pid);
+    const after = server?.exitCode === null ? processUsage(pid) : before;
     const wall = (performance.now() - t0) / 1000;
     return (
       `server: ${(((after.cpu - before.cpu) / wall) * 100).toFixed(1)} % of one core on average over ${wall.toFixed(0)} s, ` +

@@ -13,6 +13,7 @@ import { readLabZip } from '../domain/lab/zip.js';
 import { errorMessage, HttpError } from '../errors.js';
 import { loadSecretKey } from '../secrets.js';
 import { CliContext, InvalidInput } from './context.js';
+import { addPoolCommands } from './pool-commands.js';
 import { addTutorialCommands } from './tutorial-commands.js';
 
 async function readBundle(source: string): Promise<BundleResult> {
@@ -80,6 +81,7 @@ lab
     });
   });
 addTutorialCommands(lab, readBundle, printProblems);
+addPoolCommands(program);
 
 program
   .command('token')

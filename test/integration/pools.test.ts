@@ -6,10 +6,15 @@
  * member; an expired pool leaves no container or network behind; bad
  * input is refused naming the field.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { principalOf } from '../../server/api/auth.js';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
+import { LabCatalog } from '../../server/services/labs.js';
 import { Store } from '../../server/store/store.js';
 import { startTestServer, type TestServer, testMongoUri } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
@@ -246,5 +251,61 @@ describe('warm pool', () => {
       async () => ((await server.store.instances.get(member!.id)) === undefined ? true : undefined),
       120,
     );
+  });
+});
+
+describe('pool CLI', () => {
+  it('sets, shows and deletes a pool as the admin; bad input exits 1 naming the option', async () => {
+    const uri = testMongoUri('lo-pool-cli');
+    const store = await Store.connect(uri);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lo-pool-cli-'));
+    const env = { ...process.env, MONGODB_URI: uri, DATA_DIR: dataDir, LOG_LEVEL: 'silent', QUOTA_INSTANCES: '50' };
+    const cli = async (...args: string[]) => {
+      try {
+        const { stdout, stderr } = await promisify(execFile)(
+          'node',
+          ['--import', 'tsx', 'server/cli/main.ts', 'pool', ...args],
+          {
+            env,
+          },
+        );
+        return { code: 0, stdout, stderr };
+      } catch (err) {
+        return err as { code: number; stdout: string; stderr: string };
+      }
+    };
+    try {
+      const admin = await store.users.upsert('local:admin', { name: 'Administrator', admin: true });
+      await new LabCatalog(store).importBundle(
+        { user: admin, memberships: [] },
+        { files: new Map([['lab.yaml', Buffer.from(LAB)]]) },
+        { asNewVersion: false },
+      );
+      const course = await store.users.upsertCourse('local:cli-course', 'CLI course');
+      const a = await store.assignments.upsert('local:cli-a', { courseId: course.id, title: 'A', labName: 'pool-lab' });
+
+      const tooBig = await cli('set', a.id, '--size', '51', '--until', '+2h');
+      expect(tooBig.code).toBe(1);
+      expect(tooBig.stderr).toMatch(/size: 51 is more than the 50 instance\(s\)/);
+      const badTime = await cli('set', a.id, '--size', '2', '--until', 'tomorrow');
+      expect(badTime.code).toBe(1);
+      expect(badTime.stderr).toMatch(/--until: expected an ISO 8601 time/);
+
+      const set = await cli('set', a.id, '--size', '2', '--until', '+2h');
+      expect(set.stderr).toBe('');
+      expect(set.code).toBe(0);
+      expect(set.stdout).toMatch(new RegExp(`^${a.id}\tpool-lab\tsize 2\tready 0\tstarting 0\tuntil `));
+      expect((await store.pools.get(a.id))?.size).toBe(2);
+      expect((await cli('list')).stdout).toContain(`${a.id}\tpool-lab\tsize 2`);
+      expect((await cli('delete', a.id)).code).toBe(0);
+      expect(await store.pools.get(a.id)).toBeUndefined();
+      const gone = await cli('show', a.id);
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toMatch(/warm pool of assignment .* not found/);
+    } finally {
+      await store.dropDatabase();
+      await store.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
