@@ -109,6 +109,10 @@ describe('QEMU VM driver: VMs from a saved state (tiny-vm)', () => {
     const meta = JSON.parse(await readFile(path.join(work, 'templates', template as string, 'template.json'), 'utf8'));
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{32}$/);
     expect(new Set([...ids, meta.machineId]).size).toBe(3);
+    // Each QEMU gives a new VM generation ID; the kernel reseeds its random generator on it.
+    expect(await out(one, 'server', 'ls /sys/bus/acpi/drivers/vmgenid/')).toMatch(/QEMUVGID/);
+    const random = 'head -c 16 /dev/urandom | od -An -tx1';
+    expect(await out(one, 'server', random)).not.toBe(await out(one, 'client', random));
     const guestNow = Number(await out(one, 'server', 'date +%s'));
     expect(Math.abs(guestNow - Date.now() / 1000)).toBeLessThan(30);
   });
@@ -141,6 +145,28 @@ describe('QEMU VM driver: VMs from a saved state (tiny-vm)', () => {
     } finally {
       terminal.destroy();
     }
+  });
+
+  it("a restored VM that reboots comes up as itself (QEMU carries its MAC and identity, not the template's)", async () => {
+    const machineId = await out(one, 'server', 'cat /etc/machine-id');
+    // /run is a tmpfs: the marker is gone once the guest has booted again.
+    const reboot = 'touch /run/before-reboot; sync; (sleep 1; reboot) >/dev/null 2>&1 &';
+    await driver.exec(one, 'server', ['sh', '-c', reboot], { timeout: 5 });
+    let rebooted = false;
+    for (let i = 0; i < 120 && !rebooted; i++) {
+      await sleepMs(1000);
+      const r = await driver
+        .exec(one, 'server', ['test', '-e', '/run/before-reboot'], { timeout: 5 })
+        .catch(() => undefined);
+      rebooted = r?.exitCode === 1;
+    }
+    expect(rebooted).toBe(true);
+    expect(await out(one, 'server', 'hostname')).toBe('server');
+    expect(await out(one, 'server', 'ip -o -4 addr show eth0')).toContain(`${bridge.prefix}.10/24`);
+    const record = await readRecord(pathsOf(driver.stateDir, driver.socketDir, one, 'server'));
+    expect(await out(one, 'server', 'cat /sys/class/net/eth0/address')).toBe(record?.mac);
+    expect(await out(one, 'server', 'grep -c ^student: /etc/passwd')).toBe('1');
+    expect(await out(one, 'server', 'cat /etc/machine-id')).toBe(machineId);
   });
 
   it('a reset goes back to the saved state: a fresh overlay, restored again, same identity, new machine-id', async () => {

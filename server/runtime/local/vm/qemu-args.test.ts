@@ -49,6 +49,8 @@ describe('QEMU command line of a VM started from a saved state', () => {
     const cold = qemuArgs(config);
     const restored = qemuArgs({ ...config, incomingFrom: "/var/lab/templates/tiny-vm-1/it's.mig" });
     expect(restored.slice(0, cold.length)).toEqual(cold);
+    // A fresh VM generation ID per QEMU: the restored kernel reseeds its random generator.
+    expect(valuesOf(cold, '-device')).toContain('vmgenid,guid=auto');
     expect(restored.slice(cold.length)).toEqual([
       '-S',
       '-incoming',

@@ -79,6 +79,10 @@ export function qemuArgs(c: QemuConfig): string[] {
     `tap,id=net0,ifname=${c.tap},script=no,downscript=no`,
     '-device',
     `virtio-net-pci,netdev=net0,mac=${c.mac}`,
+    // A new generation ID at every QEMU start: Linux (5.18+) reseeds its random generator when it
+    // changes, so VMs restored from one saved state do not share random numbers.
+    '-device',
+    'vmgenid,guid=auto',
     '-device',
     'virtio-serial-pci',
     '-chardev',

@@ -208,12 +208,20 @@ export class QemuVmDriver implements VmDriver {
     if (template) {
       const started = performance.now();
       try {
-        await this.restore(paths, { ...cold, restoredFrom: template.dir }, image, system, vmNet, template);
+        const phases = await this.restore(
+          paths,
+          { ...cold, restoredFrom: template.dir },
+          image,
+          system,
+          vmNet,
+          template,
+        );
         this.log.info(
           {
             vm: `${record.instanceId}/${record.system}`,
             template: template.dir,
             ms: Math.round(performance.now() - started),
+            phases,
           },
           'VM started from saved state',
         );
@@ -308,12 +316,21 @@ export class QemuVmDriver implements VmDriver {
     system: SystemSpec,
     vmNet: VmNetwork,
     template: Template,
-  ): Promise<void> {
+  ): Promise<Record<string, number>> {
     const key = vmKey(record.instanceId, record.system);
     const f = files(paths);
+    const ms: Record<string, number> = {};
+    let last = performance.now();
+    const lap = (phase: string) => {
+      const now = performance.now();
+      ms[phase] = Math.round(now - last);
+      last = now;
+    };
     await writeRecord(paths, record);
     await this.newOverlay(paths, template.disk);
+    lap('disk');
     await this.boot(paths, record, image, system, vmNet, template.state);
+    lap('qemu');
     const deadline = Date.now() + RESTORE_TIMEOUT_MS;
     for (;;) {
       if (!(await runningPid(paths))) throw new Error('QEMU exited while loading the saved state');
@@ -322,6 +339,7 @@ export class QemuVmDriver implements VmDriver {
       if (Date.now() > deadline) throw new Error(`the saved state did not load within ${RESTORE_TIMEOUT_MS / 1000} s`);
       await sleep(30);
     }
+    lap('load');
     await this.channels.run(`qmp:${key}`, () => qmp(f.qmp, 'cont'));
     const agent = new GuestAgent(f.agent);
     await this.channels.run(`agent:${key}`, async () => {
@@ -330,6 +348,7 @@ export class QemuVmDriver implements VmDriver {
         if (Date.now() > deadline) throw new Error('the restored guest agent does not answer');
         await sleep(30);
       }
+      lap('agent');
       const { argv, stdin } = identityCommand({
         hostname: record.system,
         mac: record.mac,
@@ -343,8 +362,10 @@ export class QemuVmDriver implements VmDriver {
       if (result.exitCode !== 0) {
         throw new Error(`applying the VM's identity failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
       }
+      lap('identity');
     });
     await writeFile(this.readyMarker(paths), new Date().toISOString());
+    return ms;
   }
 
   /** Template folders that VMs' overlays stand on. */
