@@ -162,6 +162,7 @@ describe('progress page', () => {
     const taught = frame.locator('[data-testid=taught-courses]');
     await taught.waitFor({ timeout: 15_000 });
     expect(await taught.locator('li').first().textContent()).toContain('Networking 101');
+    await page.screenshot({ path: path.join(SHOTS, 'progress-home.png') });
     await taught.locator('a.progress-link').first().click();
     await frame.waitForSelector('tr[data-learner="Alice Learner"]', { timeout: 15_000 });
     expect(frame.url()).toMatch(/\/courses\/[a-z0-9]+\/progress$/);

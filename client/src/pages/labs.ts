@@ -15,9 +15,9 @@ export function labsPage(root: HTMLElement): () => void {
       'main',
       {},
       error,
+      taughtCoursesSection(),
       h('section', {}, h('h2', {}, 'Your labs'), instanceList),
       h('section', {}, h('h2', {}, 'Start a lab'), labList),
-      taughtCoursesSection(),
     ),
   );
 

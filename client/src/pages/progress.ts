@@ -23,6 +23,8 @@ import { buildProgressTable, type ProgressTable, percent, type RosterMember, typ
 import { stateLabel } from './state-text.js';
 
 const REFRESH_MS = 10_000;
+/** The roster comes from the LMS: asked again at most this often by the timer (the button always asks). */
+const ROSTER_MS = 60_000;
 
 export function progressPage(root: HTMLElement, courseId: string, assignmentId: string | undefined): () => void {
   const scope: ProgressScope = { courseId, ...(assignmentId ? { assignmentId } : {}) };
@@ -59,6 +61,8 @@ export function progressPage(root: HTMLElement, courseId: string, assignmentId: 
   let titles = new Map<string, string>();
   let stopped = false;
   let refusedForGood = false;
+  let busy = false;
+  let rosterRead: { at: number; list: RosterMember[] | undefined } | undefined;
 
   ownButton.addEventListener('click', async () => {
     const lab = course?.assignments.find((a) => a.id === assignmentId)?.lab;
@@ -81,7 +85,7 @@ export function progressPage(root: HTMLElement, courseId: string, assignmentId: 
       csvButton.disabled = false;
     }
   });
-  refreshButton.addEventListener('click', () => void refresh());
+  refreshButton.addEventListener('click', () => void refresh(true));
 
   function showCourse(c: CourseView) {
     course = c;
@@ -116,7 +120,7 @@ export function progressPage(root: HTMLElement, courseId: string, assignmentId: 
       showNote(undefined);
       return members;
     } catch (err) {
-      showNote(`The LMS roster could not be read (${errorMessage(err)}): only learners who started a lab are listed.`);
+      showNote(`No roster: ${errorMessage(err)}. Only learners who started a lab are listed.`);
       return undefined;
     }
   }
@@ -126,21 +130,28 @@ export function progressPage(root: HTMLElement, courseId: string, assignmentId: 
     note.textContent = text ?? '';
   }
 
-  async function refresh() {
-    if (stopped || refusedForGood) return;
+  async function refresh(fresh = false) {
+    // One at a time: a slow LMS must not pile the timer's refreshes up.
+    if (stopped || refusedForGood || busy) return;
+    busy = true;
     refreshButton.disabled = true;
     try {
       if (!course) showCourse(await loadCourse(courseId));
       const c = course!;
       if (assignmentId && !c.assignments.some((a) => a.id === assignmentId))
         throw new ApiError(404, 'this assignment is not one of the course’s');
-      const [progress, members] = await Promise.all([loadProgress(scope), roster(c)]);
+      const rosterDue = fresh || !rosterRead || Date.now() - rosterRead.at > ROSTER_MS;
+      const [progress, list] = await Promise.all([
+        loadProgress(scope),
+        rosterDue ? roster(c) : Promise.resolve(rosterRead!.list),
+      ]);
+      if (rosterDue) rosterRead = { at: Date.now(), list };
       const labs = [...new Set(progress.columns.map((col) => col.lab))].filter(
         (lab) => ![...titles.keys()].some((k) => k.startsWith(`${lab}\u0000`)),
       );
       if (labs.length) titles = new Map([...titles, ...(await loadStepTitles(labs))]);
       if (stopped) return;
-      render(buildProgressTable(progress, members, titles), members !== undefined);
+      render(buildProgressTable(progress, list, titles), list !== undefined);
       error.textContent = '';
       updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
     } catch (err) {
@@ -155,6 +166,7 @@ export function progressPage(root: HTMLElement, courseId: string, assignmentId: 
         refreshButton.hidden = true;
       }
     } finally {
+      busy = false;
       refreshButton.disabled = false;
     }
   }
