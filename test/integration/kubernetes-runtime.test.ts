@@ -7,7 +7,7 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubernetesRuntime } from '../../server/runtime/kubernetes/runtime.js';
-import { instanceOf, VM_AND_CONTAINER_LAB } from '../../server/runtime/kubernetes/test-lab.js';
+import { instanceOf, VM_AND_CONTAINER_LAB, withImportedDisk } from '../../server/runtime/kubernetes/test-lab.js';
 import type { VirtualMachine } from '../../server/runtime/kubernetes/virtual-machine.js';
 import type { InstanceStatus } from '../../server/runtime/runtime.js';
 import { adminConfig, eventually, impersonating, kubectl, startControlPlane } from './kubernetes-control-plane.js';
@@ -149,6 +149,37 @@ describe('KubernetesRuntime', () => {
       const ids = new Set(await runtime.list());
       return specs.every((s) => !ids.has(s.id));
     });
+  });
+
+  it('provisions a VM whose disk CDI imports, and reports the import from the VM’s status (written as KubeVirt would)', async () => {
+    const disk = instanceOf(withImportedDisk('docker://quay.io/containerdisks/debian:12', '10Gi'), `v-${run}`);
+    await runtime.provision(disk);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const ref = {
+      group: 'kubevirt.io',
+      version: 'v1',
+      namespace: `lab-${disk.id}`,
+      plural: 'virtualmachines',
+      name: 'server',
+    };
+    const vm = (await custom.getNamespacedCustomObject(ref)) as VirtualMachine;
+    expect(vm.spec.dataVolumeTemplates?.[0]?.spec.source).toEqual({
+      registry: { url: 'docker://quay.io/containerdisks/debian:12' },
+    });
+    // While CDI imports, KubeVirt shows Provisioning; a failed import is DataVolumeError with its reason.
+    vm.status = { printableStatus: 'Provisioning' };
+    const written = (await custom.replaceNamespacedCustomObjectStatus({ ...ref, body: vm })) as VirtualMachine;
+    await statusUntil(disk.id, 'the VM creating', (s) => phases(s).server === 'creating');
+    written.status = {
+      printableStatus: 'DataVolumeError',
+      conditions: [{ type: 'DataVolumesReady', status: 'False', message: 'import failed: 404 Not Found' }],
+    };
+    await custom.replaceNamespacedCustomObjectStatus({ ...ref, body: written });
+    const failed = await statusUntil(disk.id, 'the VM failed', (s) => phases(s).server === 'failed');
+    expect(failed.systems.find((x) => x.name === 'server')?.reason).toBe(
+      'DataVolumeError: import failed: 404 Not Found',
+    );
+    await runtime.destroy(disk.id);
   });
 
   it('answers plainly for instances that do not exist', async () => {
