@@ -62,6 +62,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  // Queued instances leave the queue first: otherwise a destroy below frees room and admission starts one after it.
+  for (const i of (await server?.store.instances.list({ states: ['requested'] })) ?? []) {
+    await server.api(server.adminToken, 'POST', `/api/v1/instances/${i.id}/stop`);
+  }
   await server?.lifecycle.settleAll();
   for (const i of (await server?.store.instances.list()) ?? []) await server.runtime?.destroy(i.id);
   await server?.stop();
