@@ -119,6 +119,9 @@ describe('progress page', () => {
     expect(await mark(frame, 'Alice Learner', 'ping-server')).toBe('false');
     const score = await row(frame, 'Alice Learner').locator('[data-testid=score]').textContent();
     expect(Number(/^(\d+) %$/.exec(score ?? '')?.[1])).toBeGreaterThan(0);
+    expect(await row(frame, 'Alice Learner').locator('th.learner a').getAttribute('href')).toBe(
+      `/instances/${alice.instanceId}`,
+    );
     // Bob is in the LMS roster and never launched; the teacher is no learner.
     expect(await row(frame, 'Bob Learner').getAttribute('data-state')).toBe('not started');
     expect(await row(frame, 'Bob Learner').locator('.state').textContent()).toBe('not started');

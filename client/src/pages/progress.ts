@@ -261,7 +261,22 @@ function rowOf(r: TableRow, table: ProgressTable, starts: Set<number>): HTMLElem
   return h(
     `tr${r.state === 'not started' ? '.not-started' : ''}`,
     { 'data-learner': r.learner, 'data-state': r.state, ...(r.instanceId ? { 'data-instance': r.instanceId } : {}) },
-    h('th.learner', { scope: 'row' }, r.learner),
+    h(
+      'th.learner',
+      { scope: 'row' },
+      // Instructors may look into a learner's lab (the workspace lets them, as DESIGN.md says).
+      r.instanceId
+        ? h(
+            'a',
+            {
+              href: `/instances/${r.instanceId}`,
+              onclick: link(`/instances/${r.instanceId}`),
+              title: `Open ${r.learner}’s lab`,
+            },
+            r.learner,
+          )
+        : r.learner,
+    ),
     h(
       'td',
       {},
