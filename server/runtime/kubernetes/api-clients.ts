@@ -27,6 +27,14 @@ import {
  */
 const MAX_SOCKETS = Number.POSITIVE_INFINITY;
 
+/**
+ * An idle socket is closed before the API server closes it (kube-apiserver:
+ * IdleTimeout 90 s, k8s.io/apiserver secure_serving.go), so a request never
+ * goes out on a connection the server is closing. (On a busy socket the agent's
+ * timeout only emits an event, which nothing here acts on.)
+ */
+const IDLE_MS = 60_000;
+
 class KeptAliveAuthentication implements SecurityAuthentication {
   private readonly agents = new Map<string, https.Agent>();
 
@@ -44,7 +52,7 @@ class KeptAliveAuthentication implements SecurityAuthentication {
     const key = JSON.stringify([o.ca, o.cert, o.key, o.pfx, o.passphrase, o.servername, o.rejectUnauthorized]);
     let shared = this.agents.get(key);
     if (!shared) {
-      shared = new https.Agent({ ...o, keepAlive: true, maxSockets: MAX_SOCKETS });
+      shared = new https.Agent({ ...o, keepAlive: true, maxSockets: MAX_SOCKETS, timeout: IDLE_MS });
       this.agents.set(key, shared);
     }
     context.setAgent(shared);
