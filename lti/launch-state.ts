@@ -60,9 +60,16 @@ export function interceptLogin(deps: LaunchStateDeps, req: Ltijs4Request, res: L
       .then(
         () => {
           if (!target || !proof) return redirect(location);
-          res
-            .type('html')
-            .send(storagePutPage({ authorizationUrl: location, target, state, proof: proof.proof, nonce }));
+          res.type('html').send(
+            storagePutPage({
+              authorizationUrl: location,
+              target,
+              state,
+              proof: proof.proof,
+              nonce,
+              newWindowUrl: loginWithoutStorage(deps.publicUrl(), params),
+            }),
+          );
         },
         (err: unknown) => {
           deps.log.error({ err }, 'could not record the LTI login');
@@ -70,6 +77,15 @@ export function interceptLogin(deps: LaunchStateDeps, req: Ltijs4Request, res: L
         },
       );
   };
+}
+
+/** The same login initiation as a GET without lti_storage_target: for a window of its own. */
+function loginWithoutStorage(publicUrl: string, params: Record<string, unknown>): string {
+  const url = new URL(`${publicUrl}/lti/login`);
+  for (const [name, value] of Object.entries(params)) {
+    if (name !== 'lti_storage_target' && typeof value === 'string') url.searchParams.set(name, value);
+  }
+  return url.href;
 }
 
 /**

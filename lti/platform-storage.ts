@@ -154,13 +154,19 @@ function fail(code, message) {
 }
 const WAIT = ${ANSWER_WAIT_MS};`;
 
-/** The login's answer: keep state and nonce in the platform's frame, then go to its authorization endpoint. */
+/**
+ * The login's answer: keep state and nonce in the platform's frame, then go
+ * to its authorization endpoint. If the platform does not answer, the page
+ * offers `newWindowUrl`: the same login without lti_storage_target, in a
+ * window of its own (what the Canvas documentation advises).
+ */
 export function storagePutPage(o: {
   authorizationUrl: string;
   target: string;
   state: string;
   proof: string;
   nonce: string;
+  newWindowUrl: string;
 }): string {
   const origin = new URL(o.authorizationUrl).origin;
   return page(
@@ -169,6 +175,7 @@ export function storagePutPage(o: {
       target: o.target,
       origin,
       next: o.authorizationUrl,
+      newWindow: o.newWindowUrl,
       put: [
         { key: stateKey(o.state), value: o.proof },
         { key: nonceKey(o.nonce), value: o.nonce },
@@ -179,7 +186,13 @@ export function storagePutPage(o: {
     const frame = await storageFrame('lti.put_data');
     for (const { key, value } of config.put) await ask(frame, { subject: 'lti.put_data', key, value }, config.origin, WAIT);
   } catch (err) {
-    fail('platform_storage_unavailable', 'The course page could not keep this launch\\'s state (' + err.message + '). Open the activity in a new window.');
+    fail('platform_storage_unavailable', 'The course page could not keep this launch\\'s state (' + err.message + ').');
+    const link = document.createElement('a');
+    link.id = 'new-window';
+    link.href = config.newWindow;
+    link.target = '_blank';
+    link.textContent = 'Open the activity in a new window';
+    document.body.append(link);
     return;
   }
   location.replace(config.next);

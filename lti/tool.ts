@@ -123,9 +123,13 @@ export class LtiTool {
       // put ours back if it hands the request on.
       const reqProto = Object.getPrototypeOf(req);
       const resProto = Object.getPrototypeOf(res);
+      // Express 5's req.query is a getter of its prototype: Express 4 sees a query already parsed, then swaps
+      // the prototype and loses it (a GET login initiation had no parameters). Keep it as an own property.
+      Object.defineProperty(req, 'query', { value: req.query, writable: true, configurable: true, enumerable: true });
       sub(req, res, (err?: unknown) => {
         Object.setPrototypeOf(req, reqProto);
         Object.setPrototypeOf(res, resProto);
+        delete (req as { query?: unknown }).query;
         next(err);
       });
     });

@@ -7,7 +7,7 @@
  * launch works without them. The platform sends lti_storage_target, so the
  * tool keeps its OIDC state in the course page (Platform Storage
  * postMessages) and reads it back; a course page that answers another state
- * gets the launch refused.
+ * gets the launch refused, one that does not answer gets a new window.
  * A second learner gets their own instance; "open in a new window" works too.
  */
 import fs from 'node:fs';
@@ -167,6 +167,28 @@ describe('LTI launch in Chromium', () => {
       await page.close();
     } finally {
       world.running.platform.tamperPlatformStorage(null);
+    }
+  });
+
+  it('offers a new window when the course page does not answer, and launches there', async () => {
+    world.running.platform.silencePlatformStorage(true);
+    try {
+      const page = await browser.newPage();
+      await page.goto(world.running.platform.urls.coursePage(world.courseId, 'bob'));
+      await page.click(`li[data-link-id="${world.linkId}"] a.launch`);
+      const frame = page.frameLocator('#tool-frame');
+      await expect
+        .poll(() => frame.locator('#error').getAttribute('data-error'), { timeout: 30_000 })
+        .toBe('platform_storage_unavailable');
+      const [popup] = await Promise.all([browser.waitForEvent('page'), frame.locator('a#new-window').click()]);
+      // The same login without lti_storage_target: the state is checked server-side only, as for any new window.
+      await popup.waitForURL((url) => workspaceUrl(url.href), { timeout: 30_000 });
+      await popup.waitForSelector('[data-testid="user"]', { timeout: 30_000 });
+      expect(await popup.textContent('[data-testid="user"]')).toBe('Bob Learner');
+      await popup.close();
+      await page.close();
+    } finally {
+      world.running.platform.silencePlatformStorage(false);
     }
   });
 

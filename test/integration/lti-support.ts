@@ -155,6 +155,7 @@ export function storagePageOf(html: string):
       target: string;
       origin: string;
       next?: string;
+      newWindow?: string;
       put?: Array<{ key: string; value: string }>;
       get?: Array<{ key: string; field: string }>;
       errorField?: string;

@@ -159,6 +159,13 @@ describe('Platform Storage (lti_storage_target): the state kept in the platform 
     const put = storagePageOf(toLogin.body)!;
     expect(put).toMatchObject({ target: '_parent', origin: new URL(urls().authorization).origin });
     expect(put.next!.startsWith(`${urls().authorization}?`)).toBe(true);
+    // If the course page does not answer: the same login in a window of its own, without the storage target.
+    const newWindow = new URL(put.newWindow!);
+    expect(newWindow.searchParams.has('lti_storage_target')).toBe(false);
+    expect(newWindow.searchParams.get('lti_message_hint')).toBe(login.fields.lti_message_hint);
+    const alone = await fetch(newWindow, { redirect: 'manual' });
+    expect(alone.status, `${newWindow.href} ${await alone.text()}`).toBe(302);
+    expect(alone.headers.get('location')!.startsWith(`${urls().authorization}?`)).toBe(true);
   });
 
   it('refuses a launch whose state in the frame is another one (started in another browser)', async () => {

@@ -119,4 +119,6 @@ export interface PlatformContext {
   deepLinkingOverrides: Partial<DeepLinkingSettings>;
   /** Course pages rendered while set answer lti.get_data of a `state_` key with this value (a wrong state). */
   platformStorageTamper: { getDataValue: string } | null;
+  /** Course pages rendered while set have no Platform Storage responder (they still send lti_storage_target). */
+  platformStorageSilent: boolean;
 }

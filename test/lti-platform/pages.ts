@@ -93,7 +93,7 @@ export function pagesRouter(ctx: PlatformContext): Router {
 <ul id="activities">${links || '<li>No activities yet.</li>'}</ul>
 ${editing}
 <iframe name="tool-frame" id="tool-frame" title="Tool" allow="clipboard-read; clipboard-write; fullscreen"></iframe>
-${platformStorageScript(ctx, user.id)}`,
+${ctx.platformStorageSilent ? '' : platformStorageScript(ctx, user.id)}`,
       ),
     );
   });

@@ -127,6 +127,8 @@ export interface Platform {
    * with `value` instead of what the tool stored (`null`: honest again).
    */
   tamperPlatformStorage(value: string | null): void;
+  /** Course pages rendered from now on do not answer Platform Storage messages (`false`: they do again). */
+  silencePlatformStorage(silent: boolean): void;
   startRegistration(toolRegistrationUrl: string, opts?: { startPending?: boolean }): { url: string; token: string };
   openidConfiguration(): Record<string, unknown>;
 }
@@ -158,6 +160,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     tampers: [],
     deepLinkingOverrides: {},
     platformStorageTamper: null,
+    platformStorageSilent: false,
   };
 
   const app = express();
@@ -316,6 +319,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     },
     tamperPlatformStorage(value) {
       ctx.platformStorageTamper = value === null ? null : { getDataValue: value };
+    },
+    silencePlatformStorage(silent) {
+      ctx.platformStorageSilent = silent;
     },
     startRegistration: (url, opts) => startRegistration(ctx, url, opts),
     openidConfiguration: () => openidConfiguration(ctx),
