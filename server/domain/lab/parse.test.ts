@@ -100,7 +100,7 @@ describe('parseLab: broken labs in test/fixtures/labs', () => {
       'lab.yaml:15 systems[0].cloudInit: cloudInit is only for systems of kind "vm"',
       'lab.yaml:17 systems[1].image: required, but missing',
       'lab.yaml:17 systems[1].name: duplicate system name "client"',
-      'lab.yaml:19 systems[1].imgae: unknown key "imgae" (did you mean "image"?); allowed here: name, kind, image, consoles, resources, user, cloudInit, command, env, ports',
+      'lab.yaml:19 systems[1].imgae: unknown key "imgae" (did you mean "image"?); allowed here: name, kind, image, consoles, resources, user, disk, cloudInit, command, env, ports',
       'lab.yaml:20 systems[1].ports[1]: expected a number ≤ 65535',
       'lab.yaml:21 systems[2].name: required, but missing',
       'lab.yaml:21 systems[2].kind: expected "container" or "vm"',
@@ -178,7 +178,7 @@ describe('parseLab: lines and fields', () => {
   it('points an unknown key at the key itself and suggests the near one', () => {
     const yaml = `${head}systems:\n  - name: a\n    kind: container\n    image: x\n    consols: [terminal]\n`;
     expect(problemsOf({ 'lab.yaml': yaml })).toEqual([
-      'lab.yaml:7 systems[0].consols: unknown key "consols" (did you mean "consoles"?); allowed here: name, kind, image, consoles, resources, user, cloudInit, command, env, ports',
+      'lab.yaml:7 systems[0].consols: unknown key "consols" (did you mean "consoles"?); allowed here: name, kind, image, consoles, resources, user, disk, cloudInit, command, env, ports',
     ]);
   });
 
