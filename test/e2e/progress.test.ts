@@ -172,6 +172,13 @@ describe('progress page', () => {
     expect(await frame.textContent('.progress-head p')).toBe('All assignments and labs of the course');
     expect(await frame.locator('button[data-action=own-instance]').isVisible()).toBe(false);
 
+    // To the assignment and back to all by the links above the table (the query alone changes).
+    await frame.click('nav.assignment-choice a:text-is("Network basics")');
+    await expect.poll(() => frame.textContent('.progress-head p')).toBe('Assignment “Network basics” (lab net-basics)');
+    await frame.click('nav.assignment-choice a:text-is("All")');
+    await expect.poll(() => frame.textContent('.progress-head p')).toBe('All assignments and labs of the course');
+    expect(frame.url()).toMatch(/\/progress$/);
+
     // Back on the assignment: the teacher's own instance, one click away (not a row of the table).
     await frame.click('nav.assignment-choice a:text-is("Network basics")');
     await frame.click('button[data-action=own-instance]');

@@ -100,10 +100,14 @@ export function progressPage(root: HTMLElement, courseId: string, assignmentId: 
       choices,
       ...(c.assignments.length > 0
         ? [
-            h('a', { href: base, onclick: link(base), 'aria-current': !assignmentId && 'page' }, 'All'),
+            h('a', { href: base, onclick: linkWithQuery(base), 'aria-current': !assignmentId && 'page' }, 'All'),
             ...c.assignments.map((a) => {
               const to = `${base}?assignment=${encodeURIComponent(a.id)}`;
-              return h('a', { href: to, onclick: link(to), 'aria-current': a.id === assignmentId && 'page' }, a.title);
+              return h(
+                'a',
+                { href: to, onclick: linkWithQuery(to), 'aria-current': a.id === assignmentId && 'page' },
+                a.title,
+              );
             }),
           ]
         : []),
@@ -202,6 +206,15 @@ export function progressPage(root: HTMLElement, courseId: string, assignmentId: 
     stopped = true;
     window.clearInterval(timer);
     document.removeEventListener('visibilitychange', onVisible);
+  };
+}
+
+/** Like the router's link, but a change of the query alone (another assignment, or all) is a new page too. */
+function linkWithQuery(to: string) {
+  return (event: Event) => {
+    event.preventDefault();
+    if (`${location.pathname}${location.search}` !== to) history.pushState(null, '', to);
+    window.dispatchEvent(new Event('route'));
   };
 }
 
