@@ -148,7 +148,7 @@ export async function startServer(
     leadership.guard('reaper', reaper);
     const keeper = new PoolKeeper(pools, log, config.ADMISSION_INTERVAL);
     poolKeeper = keeper;
-    pools.onClaim = () => {
+    pools.wakeJob = () => {
       if (leadership.holds('pools')) keeper.wake();
     };
     leadership.guard('pools', keeper);

@@ -59,8 +59,8 @@ export interface PoolRoundReport {
 
 export class WarmPools {
   private ownerId?: string;
-  /** Called after a claim (server.ts wakes the pool job so it refills soon). */
-  onClaim: (() => void) | undefined;
+  /** Called after a claim or a change of a pool (server.ts wakes the pool job so it acts soon). */
+  wakeJob: (() => void) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -115,7 +115,7 @@ export class WarmPools {
       target: `assignment:${assignment.id}`,
       details: { size: input.size, until: input.until.toISOString() },
     });
-    this.onClaim?.(); // a new target: the job looks now
+    this.wakeJob?.(); // a new target: the job looks now
     return this.viewOf(pool);
   }
 
@@ -132,7 +132,7 @@ export class WarmPools {
     if (!(await this.store.pools.get(assignmentId))) throw notFound(`warm pool of assignment ${assignmentId}`);
     await this.store.pools.delete(assignmentId);
     await this.store.audit.record({ actorId: p.user.id, action: 'pool.delete', target: `assignment:${assignmentId}` });
-    this.onClaim?.();
+    this.wakeJob?.();
   }
 
   private async viewOf(pool: Pool): Promise<PoolView> {
@@ -171,14 +171,17 @@ export class WarmPools {
     if (!this.runtime) return undefined;
     const pool = await this.poolFor(p, launch.lab.name, launch.assignmentId);
     if (!pool) return undefined;
-    for (const id of await this.store.pools.ready(pool.id, launch.labVersion)) {
+    const ready = await this.store.pools.ready(pool.id, launch.labVersion);
+    // From a random place in the list: launches arriving together mostly try different members first.
+    const from = Math.floor(Math.random() * ready.length);
+    for (const id of [...ready.slice(from), ...ready.slice(0, from)]) {
       if (!(await retryBusy(() => this.store.pools.takeClaim(id, p.user.id)))) continue; // another launch's
       const started = Date.now();
       try {
         const claimed = await this.personalize(p, id, pool, launch);
         if (claimed) {
           this.log.info({ instance: id, pool: pool.id, ms: Date.now() - started }, 'warm pool member claimed');
-          this.onClaim?.();
+          this.wakeJob?.();
           return claimed;
         }
       } catch (err) {

@@ -126,6 +126,11 @@ describe('warm pool input', () => {
     expect(refused.status).toBe(403);
     expect((await server.api(someone.token, 'GET', poolPath())).status).toBe(403);
     expect((await server.api(instructor.token, 'GET', poolPath())).status).toBe(404); // none yet
+
+    const openapi = await server.api(undefined, 'GET', '/api/v1/openapi.json');
+    const item = openapi.body.paths['/api/v1/assignments/{id}/pool'];
+    expect(Object.keys(item).sort()).toEqual(['delete', 'get', 'put']);
+    expect(item.put.requestBody.content['application/json'].schema.required).toEqual(['size', 'until']);
   });
 });
 
