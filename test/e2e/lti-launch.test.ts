@@ -13,11 +13,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
 import { prepareLocalRuntime, REPO } from '../integration/local-runtime-setup.js';
 import {
   LAB_NAME,
+  LAB_POINTS,
   labUpload,
   registrationOf,
   startWorld,
@@ -190,6 +191,36 @@ describe('LTI launch in Chromium', () => {
     } finally {
       world.running.platform.silencePlatformStorage(false);
     }
+  });
+
+  it('lets an instructor add the lab by deep linking inside the course page', async () => {
+    const platform = world.running.platform;
+    const page = await browser.newPage();
+    onTestFailed(async () => {
+      const shots = path.join(REPO, '.cache', 'e2e');
+      await page.screenshot({ path: path.join(shots, 'lti-deep-linking-failure.png') });
+      fs.writeFileSync(
+        path.join(shots, 'lti-deep-linking-failure.html'),
+        await page.frame({ name: 'tool-frame' })!.content(),
+      );
+    });
+    await page.goto(platform.urls.coursePage(world.courseId, 'teacher'));
+    await page.click(`a.deep-link[data-client-id="${world.clientId}"]`);
+    // Our lab picker, in the frame (after the Platform Storage round of the deep linking launch).
+    const frame = page.frameLocator('#tool-frame');
+    await frame.locator(`li[data-lab="${LAB_NAME}"] button[type=submit]`).click({ timeout: 30_000 });
+    await expect
+      .poll(() => frame.locator('#deep-linking-done').getAttribute('data-created'), { timeout: 30_000 })
+      .toBe('1');
+    const created = platform.store.deepLinkingReturns.at(-1)!.createdLinks[0]!;
+    expect(created.custom).toMatchObject({ lab: LAB_NAME });
+    expect(platform.lineItemsOf(created.id)[0]?.scoreMaximum).toBe(LAB_POINTS);
+    expect(
+      platform.store.platformStorageMessages.filter((m) => m.viewer === 'teacher' && m.outcome === 'found'),
+    ).toHaveLength(2);
+    // (Launching it is test/integration/lti.test.ts's part: here the tool's public URL, which the link
+    // carries, is another host than the one registered at the platform.)
+    await page.close();
   });
 
   it('opens in a new window', async () => {
