@@ -90,7 +90,9 @@ async function startLab(page: Page): Promise<string> {
   return page.url().split('/').at(-1)!;
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `limits-${name}.png`) });
+const shot = async (page: Page, name: string) => {
+  await page.screenshot({ path: path.join(SHOTS, `limits-${name}.png`) });
+};
 const text = (page: Page, selector: string) => page.locator(selector).textContent();
 
 describe('limits in the workspace', () => {
