@@ -14,7 +14,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +24,7 @@ import { GuestAgent } from '../server/runtime/local/vm/guest-agent.js';
 import { files, qemuArgs } from '../server/runtime/local/vm/qemu-args.js';
 import { QemuVmDriver } from '../server/runtime/local/vm/qemu-driver.js';
 import { resolveImage } from '../server/runtime/local/vm/vm-image.js';
+import { pathsOf } from '../server/runtime/local/vm/vm-state.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const imageName = process.argv[2] ?? 'tiny-vm';
@@ -104,13 +105,24 @@ async function rawBoot(i: number): Promise<number> {
   return ms;
 }
 
+/**
+ * CPU seconds QEMU used so far (user + system, all its threads): what a
+ * start costs regardless of how loaded the machine is.
+ */
+async function qemuCpu(d: QemuVmDriver, id: string): Promise<number> {
+  const pid = (await readFile(files(pathsOf(d.stateDir, d.socketDir, id, 'server')).pid, 'utf8')).trim();
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
+}
+
 /** create, then one exec: the VM is usable. */
-async function driverStart(d: QemuVmDriver, id: string): Promise<number> {
+async function driverStart(d: QemuVmDriver, id: string, mode: 'cold' | 'saved'): Promise<number> {
   const started = performance.now();
   await d.create(id, system, net);
   const hostname = await d.exec(id, 'server', ['hostname']);
   const ms = performance.now() - started;
   if (hostname.stdout.trim() !== 'server') throw new Error(`${id}: hostname is "${hostname.stdout.trim()}"`);
+  cpu[mode].push(await qemuCpu(d, id));
   await d.destroy(id);
   return ms;
 }
@@ -121,9 +133,16 @@ const pct = (xs: number[], p: number) => {
 };
 
 const results: Record<string, number[]> = { raw: [], cold: [], saved: [] };
+const cpu: Record<'cold' | 'saved', number[]> = { cold: [], saved: [] };
 const s = (ms: number | undefined) => `${((ms ?? Number.NaN) / 1000).toFixed(2)} s`;
 try {
   console.log(`${imageName}: ${runs} runs of ${[...modes].join(', ')}; accelerator: ${accel.reason}`);
+  console.log(
+    `load average at the start: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (${os.cpus().length} cores)`,
+  );
   if (modes.has('saved')) {
     const started = performance.now();
     await savedDriver.warmUp(system);
@@ -131,14 +150,22 @@ try {
   }
   for (let i = 0; i < runs; i++) {
     if (modes.has('raw')) results.raw?.push(await rawBoot(i));
-    if (modes.has('cold')) results.cold?.push(await driverStart(driver, `benchc${i}`));
-    if (modes.has('saved')) results.saved?.push(await driverStart(savedDriver, `benchs${i}`));
+    if (modes.has('cold')) results.cold?.push(await driverStart(driver, `benchc${i}`, 'cold'));
+    if (modes.has('saved')) results.saved?.push(await driverStart(savedDriver, `benchs${i}`, 'saved'));
     console.log(`run ${i + 1}: ${[...modes].map((m) => `${m} ${s(results[m]?.[i])}`).join(', ')}`);
   }
   for (const m of modes) {
     const xs = results[m] ?? [];
-    console.log(`${m.padEnd(6)} p50 ${s(pct(xs, 50))}   p95 ${s(pct(xs, 95))}`);
+    const used = cpu[m as 'cold' | 'saved'] ?? [];
+    const cpuLine = used.length ? `   QEMU CPU until usable p50 ${pct(used, 50).toFixed(2)} s` : '';
+    console.log(`${m.padEnd(6)} p50 ${s(pct(xs, 50))}   p95 ${s(pct(xs, 95))}${cpuLine}`);
   }
+  console.log(
+    `load average at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (${os.cpus().length} cores)`,
+  );
   const ratio = (a: string, b: string) => {
     const [x, y] = [results[a] ?? [], results[b] ?? []];
     if (x.length && y.length)

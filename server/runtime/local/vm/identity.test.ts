@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { hostsLines, identityCommand, type VmIdentity } from './identity.js';
+import { sha512Crypt } from './password-hash.js';
 
 const identity: VmIdentity = {
   hostname: 'server',
@@ -37,10 +38,13 @@ describe('identity of a restored VM', () => {
     execFileSync('sh', ['-n', '-c', argv[2] as string]);
   });
 
-  it('passes the password on stdin, never in argv', () => {
+  it('passes the password hashed on stdin, never in argv', () => {
     const { argv, stdin } = identityCommand(identity);
     expect(argv.join(' ')).not.toContain("it's secret");
-    expect(stdin).toBe("it's secret\n");
+    // The guest gets the SHA-512 crypt hash, not the password.
+    expect(stdin).toMatch(/^\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}\n$/);
+    const salt = stdin.split('$')[2] as string;
+    expect(stdin).toBe(`${sha512Crypt("it's secret", salt)}\n`);
     const { argv: noUser, stdin: none } = identityCommand({ ...identity, user: undefined });
     expect(noUser.at(-1)).toBe('');
     expect(none).toBe('');

@@ -329,7 +329,8 @@ export class QemuVmDriver implements VmDriver {
     await writeRecord(paths, record);
     await this.newOverlay(paths, template.disk);
     lap('disk');
-    await this.boot(paths, record, image, system, vmNet, template.state);
+    // start() attached the tap already.
+    await this.boot(paths, record, image, system, vmNet, { incomingFrom: template.state, tapReady: true });
     lap('qemu');
     const deadline = Date.now() + RESTORE_TIMEOUT_MS;
     for (;;) {
@@ -395,9 +396,10 @@ export class QemuVmDriver implements VmDriver {
     image: VmImage,
     system: SystemSpec,
     vmNet: VmNetwork,
-    incomingFrom?: string,
+    from: { incomingFrom?: string; tapReady?: boolean } = {},
   ) {
     const key = vmKey(record.instanceId, record.system);
+    const { incomingFrom } = from;
     this.doing.set(key, 'creating');
     const seedInput: SeedInput = {
       instanceId: record.instanceId,
@@ -407,9 +409,11 @@ export class QemuVmDriver implements VmDriver {
       ...credentialsOf(system),
       ...(system.definition.cloudInit ? { cloudInit: system.definition.cloudInit } : {}),
     };
-    await writeSeed(paths.state, seedInput, record.createdAt.replace(/\D/g, ''));
-    await ensureTap(record.tap, vmNet.bridge);
-    await mkdir(paths.sockets, { recursive: true, mode: 0o700 });
+    await Promise.all([
+      writeSeed(paths.state, seedInput, record.createdAt.replace(/\D/g, '')),
+      from.tapReady ? undefined : ensureTap(record.tap, vmNet.bridge),
+      mkdir(paths.sockets, { recursive: true, mode: 0o700 }),
+    ]);
     const f = files(paths);
     await Promise.all(
       [f.qmp, f.agent, f.serial, f.vnc, f.pid, this.readyMarker(paths)].map((p) => rm(p, { force: true })),
