@@ -95,8 +95,13 @@ export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: Instance
       method: 'get',
       path: '/instances',
       tag,
-      summary: "Instances the caller may see: their own, their courses' (instructors), all (admins)",
-      query: z.object({ state: z.enum(INSTANCE_STATES).optional(), lab: z.string().optional() }),
+      summary:
+        "Instances the caller may see: their own, their courses' (instructors), all (admins); mine=1: their own only",
+      query: z.object({
+        state: z.enum(INSTANCE_STATES).optional(),
+        lab: z.string().optional(),
+        mine: z.enum(['1', 'true']).optional(),
+      }),
       response: z.array(instanceView),
     },
     async ({ principal, query }) => {
@@ -104,13 +109,15 @@ export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: Instance
         ...(query.state ? { states: [query.state] } : {}),
         ...(query.lab ? { labName: query.lab } : {}),
       };
-      const list = isAdmin(principal)
-        ? await store.instances.list(filter)
-        : await store.instances.list({
-            ...filter,
-            ownerId: principal.user.id,
-            courseIds: instructedCourses(principal),
-          });
+      const list = query.mine
+        ? await store.instances.list({ ...filter, ownerId: principal.user.id })
+        : isAdmin(principal)
+          ? await store.instances.list(filter)
+          : await store.instances.list({
+              ...filter,
+              ownerId: principal.user.id,
+              courseIds: instructedCourses(principal),
+            });
       return list.map(instanceJson);
     },
   );

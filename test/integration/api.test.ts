@@ -195,6 +195,14 @@ describe('instances', () => {
     expect(mine.body.map((i: { id: string }) => i.id)).toEqual([record.id]);
     const teachers = await server.api(instructor.token, 'GET', '/api/v1/instances');
     expect(teachers.body.map((i: { id: string }) => i.id)).toEqual([record.id]);
+    // mine=1: only the caller's own (the home page's "Your labs"; course instances are on the progress page).
+    expect((await server.api(instructor.token, 'GET', '/api/v1/instances?mine=1')).body).toEqual([]);
+    expect((await server.api(server.adminToken, 'GET', '/api/v1/instances?mine=1')).body).toEqual([]);
+    const ownOnly = await server.api(learner.token, 'GET', '/api/v1/instances?mine=1');
+    expect(ownOnly.body.map((i: { id: string }) => i.id)).toEqual([record.id]);
+    const badMine = await server.api(learner.token, 'GET', '/api/v1/instances?mine=yes');
+    expect(badMine.status).toBe(400);
+    expect(badMine.body.error.problems[0].path).toBe('query.mine');
     expect((await server.api(learner.token, 'POST', `${url}/explode`)).status).toBe(404);
   });
 

@@ -38,7 +38,7 @@ export function labsPage(root: HTMLElement): () => void {
     try {
       const [labs, instances] = await Promise.all([
         api<LabSummary[]>('GET', '/labs'),
-        api<Instance[]>('GET', '/instances'),
+        api<Instance[]>('GET', '/instances?mine=1'), // an instructor's course instances are on the progress page
       ]);
       const live = instances.filter((i) => i.state !== 'stopped');
       clear(
