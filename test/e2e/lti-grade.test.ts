@@ -6,7 +6,11 @@
  * by Platform Storage), the lab runs, the learner types the command of the
  * first tutorial step into the terminal in the iframe, the step turns done
  * in the tutorial pane, and the platform's gradebook page shows the score
- * the tool sent through AGS (3 of the lab's 10 points).
+ * the tool sent through AGS (3 of the lab's 10 points). Twice: on a
+ * Moodle-like platform (the course page answers Platform Storage itself,
+ * `lti_storage_target=_parent`; Moodle's score rules) and on a Canvas-like
+ * one (a hidden `post_message_forwarding` frame answers it, as Canvas's
+ * does; Canvas's score rules).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,8 +33,10 @@ import { startTestServer, type TestServer } from '../support/server.js';
 
 const SHOTS = path.join(REPO, '.cache', 'e2e');
 
+const FLAVOURS = ['moodle', 'canvas'] as const;
+
 let server: TestServer;
-let world: World;
+const worlds = new Map<(typeof FLAVOURS)[number], World>();
 let browser: BrowserContext;
 let profile = '';
 
@@ -46,9 +52,13 @@ beforeAll(async () => {
     runtime: new LocalRuntime({ scope: `e2e-lti-grade-${process.pid}` }),
     env: { GRADE_OUTBOX_INTERVAL: '0.5' },
   });
-  world = await startWorld(toolUrl());
   expect((await server.api(server.adminToken, 'POST', '/api/v1/labs', labUpload())).status).toBe(201);
-  expect((await server.api(server.adminToken, 'POST', '/lti/platforms', registrationOf(world))).status).toBe(201);
+  for (const flavour of FLAVOURS) {
+    const world = await startWorld(toolUrl(), { flavour });
+    worlds.set(flavour, world);
+    const registered = await server.api(server.adminToken, 'POST', '/lti/platforms', registrationOf(world));
+    expect(registered.status).toBe(201);
+  }
   profile = thirdPartyCookieBlockingProfile();
   browser = await chromium.launchPersistentContext(profile, {
     ...CHROMIUM_LAUNCH,
@@ -62,7 +72,7 @@ afterAll(async () => {
   // Provisioning still under way would create containers after a destroy: let it finish first.
   await server?.lifecycle.settleAll();
   for (const id of (await server?.runtime?.list()) ?? []) await server.runtime?.destroy(id);
-  await world?.running.close();
+  for (const world of worlds.values()) await world.running.close();
   await server?.stop();
   if (profile) fs.rmSync(profile, { recursive: true, force: true });
 });
@@ -71,14 +81,15 @@ const terminalText = (frame: Frame) =>
   // biome-ignore lint/performance/useDomNodeTextContent: innerText keeps xterm's rows as lines (the prompt check reads the last line).
   frame.locator('.terminal-screen[data-system="box"] .xterm-rows').innerText();
 
-const gradeCell = (page: Page) =>
+const gradeCell = (page: Page, world: World) =>
   page.locator(`#gradebook tr[data-user-id="alice"] td[data-line-item-id="${world.lineItemId}"]`);
 
-describe('LTI: from the course page to a grade in the gradebook', () => {
+describe.each(FLAVOURS)('LTI on a %s-like platform: from the course page to a grade in the gradebook', (flavour) => {
   it('a learner does the first step of the lab in the iframe and the gradebook shows its points', async () => {
+    const world = worlds.get(flavour)!;
     const page = await browser.newPage();
     onTestFailed(async () => {
-      await page.screenshot({ path: path.join(SHOTS, 'lti-grade-failure.png') });
+      await page.screenshot({ path: path.join(SHOTS, `lti-grade-${flavour}-failure.png`) });
     });
     const platform = world.running.platform;
 
@@ -104,13 +115,16 @@ describe('LTI: from the course page to a grade in the gradebook', () => {
     await page.keyboard.type(`touch ${FIRST_STEP_FILE}`);
     await page.keyboard.press('Enter');
     await expect.poll(() => step.getAttribute('data-done'), { timeout: 60_000 }).toBe('true');
-    await page.screenshot({ path: path.join(SHOTS, 'lti-grade-step-done.png') });
+    await page.screenshot({ path: path.join(SHOTS, `lti-grade-${flavour}-step-done.png`) });
 
     // No cookie of the tool's: the launch kept its state in the course page (Platform Storage).
     expect((await browser.cookies()).filter((c) => c.domain === 'localhost')).toEqual([]);
     const messages = platform.store.platformStorageMessages.filter((m) => m.origin === new URL(toolUrl()).origin);
     expect(messages.filter((m) => m.subject === 'lti.put_data' && m.outcome === 'stored')).toHaveLength(2);
     expect(messages.filter((m) => m.subject === 'lti.get_data' && m.outcome === 'found')).toHaveLength(2);
+    // Canvas-like: the course page only names the storage frame, which answers put and get.
+    const storageFrames = await page.locator('iframe[name="post_message_forwarding"]').count();
+    expect(storageFrames).toBe(flavour === 'canvas' ? 1 : 0);
 
     // The platform's gradebook, in the browser: the score the tool sent for the step (3 of 10 points).
     await page.goto(platform.urls.gradebookPage(world.courseId));
@@ -118,16 +132,16 @@ describe('LTI: from the course page to a grade in the gradebook', () => {
       .poll(
         async () => {
           await page.reload();
-          return gradeCell(page).getAttribute('data-grade');
+          return gradeCell(page, world).getAttribute('data-grade');
         },
         { timeout: 60_000, interval: 1000 },
       )
       .toBe('3');
-    expect(await gradeCell(page).textContent()).toBe('3 / 10 (InProgress, FullyGraded)');
+    expect(await gradeCell(page, world).textContent()).toBe('3 / 10 (InProgress, FullyGraded)');
     expect(await page.locator(`#gradebook th[data-line-item-id="${world.lineItemId}"]`).textContent()).toBe(
       `The lab (/${LAB_POINTS})`,
     );
-    await page.screenshot({ path: path.join(SHOTS, 'lti-grade-gradebook.png') });
+    await page.screenshot({ path: path.join(SHOTS, `lti-grade-${flavour}-gradebook.png`) });
 
     // What the gradebook shows is what the tool posted for the learner of this instance.
     const instance = await server.store.instances.get(instanceId);

@@ -59,8 +59,8 @@ export interface World {
 }
 
 /** The platform, with our tool registered at `toolUrl`, a course, users and one graded activity. */
-export async function startWorld(toolUrl: string): Promise<World> {
-  const running = await startPlatform();
+export async function startWorld(toolUrl: string, options: Parameters<typeof startPlatform>[0] = {}): Promise<World> {
+  const running = await startPlatform(options);
   const { platform } = running;
   const tool = platform.registerTool({
     name: 'Lab Orchestrator',

@@ -31,6 +31,13 @@ export interface PlatformOptions {
   gradedProgress?: GradingProgress[];
   /** Refuse the openid-configuration GET without the registration token as Bearer (Canvas; default true). */
   requireTokenForConfiguration?: boolean;
+  /**
+   * lti_storage_target of iframe launches: `_parent` (the course page answers
+   * Platform Storage itself; the default) or the name of a hidden sibling
+   * frame that does, as Canvas's `post_message_forwarding` (the Canvas
+   * flavour's default).
+   */
+  storageTarget?: string;
 }
 
 export interface PlatformUrls {

@@ -11,7 +11,6 @@ import type { PlatformContext } from './context.js';
 import { browserError } from './errors.js';
 import { autoSubmitForm } from './html.js';
 import type { Course, DocumentTarget, LaunchHint, Tool, User } from './model.js';
-import { PLATFORM_STORAGE_TARGET } from './platformStorage.js';
 import { MESSAGE_TYPE, ROLE } from './vocabulary.js';
 
 export function launchRouter(ctx: PlatformContext): Router {
@@ -115,7 +114,7 @@ function sendToLogin(ctx: PlatformContext, res: Response, tool: Tool, hint: Laun
     lti_deployment_id: hint.deploymentId,
   };
   // Platform Storage: in an iframe, the course page (the parent frame) keeps the tool's state and nonce for it.
-  if (hint.documentTarget === 'iframe') fields.lti_storage_target = PLATFORM_STORAGE_TARGET;
+  if (hint.documentTarget === 'iframe') fields.lti_storage_target = ctx.options.storageTarget;
   if (tool.loginMethod === 'GET') {
     const url = new URL(tool.loginUrl);
     for (const [k, v] of Object.entries(fields)) url.searchParams.set(k, v);

@@ -11,7 +11,7 @@ import { browserError } from './errors.js';
 import { escapeHtml as h, page } from './html.js';
 import { canEdit } from './launch.js';
 import type { Course } from './model.js';
-import { platformStorageScript } from './platformStorage.js';
+import { platformStorageEmbed } from './platformStorage.js';
 
 export function pagesRouter(ctx: PlatformContext): Router {
   const router = Router();
@@ -93,7 +93,7 @@ export function pagesRouter(ctx: PlatformContext): Router {
 <ul id="activities">${links || '<li>No activities yet.</li>'}</ul>
 ${editing}
 <iframe name="tool-frame" id="tool-frame" title="Tool" allow="clipboard-read; clipboard-write; fullscreen"></iframe>
-${ctx.platformStorageSilent ? '' : platformStorageScript(ctx, user.id)}`,
+${platformStorageEmbed(ctx, user.id)}`,
       ),
     );
   });

@@ -35,7 +35,7 @@ import {
 } from './model.js';
 import { nrpsRouter } from './nrps.js';
 import { pagesRouter } from './pages.js';
-import { platformStorageRouter } from './platformStorage.js';
+import { CANVAS_STORAGE_FRAME, PLATFORM_STORAGE_TARGET, platformStorageRouter } from './platformStorage.js';
 import { openidConfiguration, registrationRouter, startRegistration } from './registration.js';
 import { tokenRouter } from './token.js';
 import { ToolKeys } from './toolKeys.js';
@@ -154,6 +154,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
       gradedProgress:
         options.gradedProgress ?? (options.flavour === 'canvas' ? ['FullyGraded', 'PendingManual'] : ['FullyGraded']),
       requireTokenForConfiguration: options.requireTokenForConfiguration ?? true,
+      storageTarget:
+        options.storageTarget ?? (options.flavour === 'canvas' ? CANVAS_STORAGE_FRAME : PLATFORM_STORAGE_TARGET),
     },
     outage: null,
     refusedByOutage: { token: 0, ags: 0, nrps: 0 },

@@ -14,9 +14,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { PlatformContext } from './context.js';
+import { escapeHtml as h, page } from './html.js';
 
-/** Sent as lti_storage_target: the tool posts to its parent frame, the course page. */
+/** Sent as lti_storage_target by default: the tool posts to its parent frame, the course page. */
 export const PLATFORM_STORAGE_TARGET = '_parent';
+/** The sibling frame Canvas names in lti_storage_target; it answers put/get, the course page only capabilities. */
+export const CANVAS_STORAGE_FRAME = 'post_message_forwarding';
+
+export const PLATFORM_STORAGE_FRAME_PATH = '/platform-storage/frame';
 
 export const PLATFORM_STORAGE_LOG_PATH = '/platform-storage/messages';
 
@@ -31,13 +36,29 @@ export function toolOrigins(ctx: PlatformContext): string[] {
   return [...origins];
 }
 
-/** The responder for the course page, with the tool origins and the tamper switch as they are now. */
-export function platformStorageScript(ctx: PlatformContext, viewer: string): string {
+/**
+ * What the course page embeds: the responder itself when the tools post to
+ * `_parent`; otherwise a capabilities-only responder naming the hidden
+ * sibling frame that answers put/get (Canvas's arrangement). Nothing while
+ * the switch silences Platform Storage.
+ */
+export function platformStorageEmbed(ctx: PlatformContext, viewer: string): string {
+  if (ctx.platformStorageSilent) return '';
+  const target = ctx.options.storageTarget;
+  if (target === PLATFORM_STORAGE_TARGET) return platformStorageScript(ctx, viewer, 'all');
+  const src = `${PLATFORM_STORAGE_FRAME_PATH}?user=${encodeURIComponent(viewer)}`;
+  return `<iframe name="${h(target)}" id="platform-storage-frame" src="${h(src)}" title="Platform Storage" hidden></iframe>
+${platformStorageScript(ctx, viewer, 'capabilities')}`;
+}
+
+/** The responder, with the tool origins and the tamper switch as they are now. */
+export function platformStorageScript(ctx: PlatformContext, viewer: string, answers: 'all' | 'capabilities'): string {
   const config = {
     origins: toolOrigins(ctx),
     log: PLATFORM_STORAGE_LOG_PATH,
     viewer,
-    target: PLATFORM_STORAGE_TARGET,
+    target: ctx.options.storageTarget,
+    answers,
     tamperGetData: ctx.platformStorageTamper?.getDataValue ?? null,
   };
   return `<script type="application/json" id="platform-storage-config">${JSON.stringify(config).replaceAll('<', '\\u003c')}</script>
@@ -65,6 +86,7 @@ export function platformStorageScript(ctx: PlatformContext, viewer: string): str
       reply({ supported_messages: subjects.map((s) => ({ subject: s, frame: config.target })) }, 'answered');
       return;
     }
+    if (config.answers !== 'all') return; // the storage frame answers these
     if (key === undefined || key === '') return fail('key must be a non-empty string');
     const slot = event.origin + '\\n' + key;
     if (subject === 'lti.put_data') {
@@ -90,9 +112,13 @@ const reportSchema = z.object({
   outcome: z.enum(['answered', 'stored', 'found', 'missing', 'tampered', 'refused', 'error']),
 });
 
-/** Where the course page reports the messages it answered. */
+/** Where the course page reports the messages it answered; the storage frame. */
 export function platformStorageRouter(ctx: PlatformContext): Router {
   const router = Router();
+  router.get(PLATFORM_STORAGE_FRAME_PATH, (req, res) => {
+    const viewer = typeof req.query.user === 'string' ? req.query.user : '';
+    res.type('html').send(page('Platform Storage', platformStorageScript(ctx, viewer, 'all')));
+  });
   router.post(PLATFORM_STORAGE_LOG_PATH, (req, res) => {
     const entry = reportSchema.safeParse(req.body);
     if (!entry.success) {
