@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { usageOf } from './limits.js';
 import {
   countMembers,
   POOL_PARALLEL_STARTS,
   type PoolMemberState,
   planPool,
   retryDelaySeconds,
+  roomFor,
   STALE_CLAIM_MS,
 } from './pools.js';
 
@@ -70,5 +72,19 @@ describe('planPool', () => {
     expect(backingOff).toEqual({ start: 0, retire: [], forget: ['f', 's'] });
     expect(planPool({ size: 2, until: later, retryAt: now }, members, 2, now, 10).start).toBe(2);
     expect([1, 2, 3, 20].map(retryDelaySeconds)).toEqual([2, 4, 8, 300]);
+  });
+});
+
+describe('roomFor', () => {
+  const need = { courseId: 'c1', resources: { cpu: 100, memory: 2 ** 20 } };
+  const cap = { instances: 5, cpu: 0, memory: 0, perCourse: 0 };
+
+  it('counts how many more fit under the instance, CPU and course limits, at most max', () => {
+    const usage = usageOf([need, need]);
+    expect(roomFor(need, usage, cap, 10)).toBe(3);
+    expect(roomFor(need, usage, cap, 2)).toBe(2);
+    expect(roomFor(need, usage, { ...cap, cpu: 350 }, 10)).toBe(1);
+    expect(roomFor(need, usage, { ...cap, perCourse: 2 }, 10)).toBe(0);
+    expect(usage.instances).toBe(2); // the usage itself is left as it was
   });
 });

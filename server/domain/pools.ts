@@ -9,7 +9,7 @@
  * retired too: its credentials may be half changed.
  */
 import type { InstanceState } from './instance/state.js';
-import type { InstanceLimits } from './limits.js';
+import { type Capacity, type Holding, type InstanceLimits, misfit, type Usage } from './limits.js';
 
 /** The largest pool the API accepts. */
 export const POOL_MAX_SIZE = 500;
@@ -101,4 +101,23 @@ export function retryDelaySeconds(failures: number): number {
 export function holdingLimits(): InstanceLimits {
   const seconds = POOL_MAX_SECONDS + 3600;
   return { ttl: seconds, idle: seconds, onExpire: 'stop', extensions: 0 };
+}
+
+/** Adds one instance to the usage (in place). */
+export function addUsage(usage: Usage, need: Holding): void {
+  usage.instances++;
+  usage.cpu += need.resources.cpu;
+  usage.memory += need.resources.memory;
+  if (need.courseId) usage.perCourse.set(need.courseId, (usage.perCourse.get(need.courseId) ?? 0) + 1);
+}
+
+/** How many more instances like `need` fit in the capacity now, at most `max`. */
+export function roomFor(need: Holding, usage: Usage, cap: Capacity, max: number): number {
+  const probe = { ...usage, perCourse: new Map(usage.perCourse) };
+  let room = 0;
+  while (room < max && !misfit(need, probe, cap)) {
+    room++;
+    addUsage(probe, need);
+  }
+  return room;
 }

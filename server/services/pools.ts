@@ -13,8 +13,9 @@
  */
 import { instructsCourse, isAdmin, type Principal } from '../domain/access.js';
 import type { LabDefinition } from '../domain/lab/schema.js';
-import { type InstanceLimits, misfit, sumResources, usageOf } from '../domain/limits.js';
+import { type InstanceLimits, sumResources, usageOf } from '../domain/limits.js';
 import {
+  addUsage,
   countMembers,
   holdingLimits,
   POOL_MAX_SECONDS,
@@ -22,6 +23,7 @@ import {
   type PoolMemberState,
   planPool,
   retryDelaySeconds,
+  roomFor,
 } from '../domain/pools.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -29,7 +31,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { newInstanceId, type SecretBox } from '../secrets.js';
 import type { Assignment } from '../store/assignments.js';
 import type { InstanceRecord, StoredCredential } from '../store/instances.js';
-import type { Pool } from '../store/pools.js';
+import type { Pool, PoolMember } from '../store/pools.js';
 import { retryBusy } from '../store/retry.js';
 import type { Store } from '../store/store.js';
 import { type InstanceLifecycle, newCredentials } from './instances.js';
@@ -266,13 +268,12 @@ export class WarmPools {
     const report: PoolRoundReport = { started: [], retired: [], forgotten: [] };
     if (!this.runtime) return report;
     const pools = new Map((await this.store.pools.list()).map((p) => [p.id, p]));
-    const byPool = new Map<string, PoolMemberState[]>();
+    const byPool = new Map<string, PoolMember[]>();
     for (const m of await this.store.pools.members()) {
       const list = byPool.get(m.pool) ?? [];
       list.push(m);
       byPool.set(m.pool, list);
     }
-    // Launches first: while any wait in the queue, pools take no capacity.
     const queued = await this.store.instances.countQueued();
     const usage = usageOf(await this.lifecycle.holding());
     for (const id of new Set([...pools.keys(), ...byPool.keys()])) {
@@ -281,17 +282,8 @@ export class WarmPools {
       const version = pool ? await this.store.labs.version(pool.labName) : undefined;
       const lab = version?.definition;
       const need = lab && pool ? { courseId: pool.courseId, resources: sumResources(lab.systems) } : undefined;
-      let room = 0;
-      if (need && queued === 0) {
-        const probe = { ...usage, perCourse: new Map(usage.perCourse) };
-        while (room < pool!.size && !misfit(need, probe, this.lifecycle.limits.capacity)) {
-          room++;
-          probe.instances++;
-          probe.cpu += need.resources.cpu;
-          probe.memory += need.resources.memory;
-          probe.perCourse.set(need.courseId, (probe.perCourse.get(need.courseId) ?? 0) + 1);
-        }
-      }
+      // Launches first: while any wait in the queue, pools take no capacity.
+      const room = need && queued === 0 ? roomFor(need, usage, this.lifecycle.limits.capacity, pool!.size) : 0;
       const plan = planPool(pool && version ? pool : undefined, members, version?.version ?? -1, now, room);
       for (const memberId of plan.forget) {
         if (await this.forget(memberId, pool)) report.forgotten.push(memberId);
@@ -299,15 +291,14 @@ export class WarmPools {
       for (const memberId of plan.retire) {
         if (await this.retireMember(memberId, members)) report.retired.push(memberId);
       }
-      if (pool && members.some((m) => m.state === 'running') && pool.failures > 0) {
-        await this.store.pools.noteReady(pool.id);
-      }
+      // A member started after the last back-off came up: the failures are over.
+      const recovered = members.some(
+        (m) => m.state === 'running' && m.createdAt.getTime() >= (pool?.retryAt?.getTime() ?? 0),
+      );
+      if (pool && pool.failures > 0 && recovered) await this.store.pools.noteReady(pool.id);
       for (let n = 0; n < plan.start && pool && lab && version && need; n++) {
         report.started.push(await this.startMember(pool, lab, version.version));
-        usage.instances++;
-        usage.cpu += need.resources.cpu;
-        usage.memory += need.resources.memory;
-        usage.perCourse.set(need.courseId, (usage.perCourse.get(need.courseId) ?? 0) + 1);
+        addUsage(usage, need);
       }
       // A pool past its end, with nothing left of it, is gone.
       if (pool && now.getTime() >= pool.until.getTime() && members.length === plan.forget.length) {
