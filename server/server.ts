@@ -70,7 +70,7 @@ export async function startServer(
   const leadership = new Leadership(store.leases, log, config.LEASE_TTL);
   const pools = new WarmPools(store, lifecycle, runtime, secrets, log);
   lifecycle.usePools(pools);
-  const tickets = new TicketBook();
+  const tickets = new TicketBook({ store: store.tickets });
   const progress = new ProgressEvents(log);
   const tutorials = new TutorialService({
     store,

@@ -55,7 +55,7 @@ export function ticketRoutes(api: ApiRouter, store: Store, lifecycle: InstanceLi
         throw badRequest(`console: system "${system.name}" has no ${body.console} console`);
       }
       if (instance.state !== 'running') throw conflict(notRunningReason(instance.state));
-      const { ticket, expiresAt } = tickets.issue({
+      const { ticket, expiresAt } = await tickets.issue({
         userId: principal.user.id,
         instanceId: instance.id,
         system: system.name,

@@ -110,7 +110,7 @@ export class Gateway {
     const [, rawId, rawSystem, kind] = CONSOLE_PATH.exec(url.pathname) ?? [];
     const id = decodeURIComponent(rawId ?? '');
     const system = decodeURIComponent(rawSystem ?? '');
-    const grant = this.o.tickets.redeem(url.searchParams.get('ticket'));
+    const grant = await this.o.tickets.redeem(url.searchParams.get('ticket'));
     if (!grant || grant.instanceId !== id || grant.system !== system || grant.console !== kind) {
       return closeSocket(ws, CLOSE.ticket, 'the console ticket is missing, used or expired: reconnect for a new one');
     }

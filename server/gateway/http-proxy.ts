@@ -136,7 +136,7 @@ export class HttpProxy {
   /** The ticket's first visit: a proxy session, and a redirect into it. */
   private async enter(target: Target, res: http.ServerResponse): Promise<void> {
     const url = new URL(target.search || '?', 'http://gateway');
-    const grant = this.o.tickets.redeem(url.searchParams.get('ticket'));
+    const grant = await this.o.tickets.redeem(url.searchParams.get('ticket'));
     if (
       grant?.console !== 'http' ||
       grant.instanceId !== target.id ||

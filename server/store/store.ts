@@ -14,6 +14,7 @@ import { PlatformRepository } from './platforms.js';
 import { PoolRepository } from './pools.js';
 import { ProgressRepository } from './progress.js';
 import { RateLimitRepository } from './rate-limits.js';
+import { TicketRepository } from './tickets.js';
 import { TokenRepository } from './tokens.js';
 import { UserRepository } from './users.js';
 
@@ -29,6 +30,7 @@ export class Store {
   readonly platforms: PlatformRepository;
   readonly progress: ProgressRepository;
   readonly rateLimits: RateLimitRepository;
+  readonly tickets: TicketRepository;
   readonly pools: PoolRepository;
 
   private constructor(private readonly conn: mongoose.Connection) {
@@ -44,6 +46,7 @@ export class Store {
     this.platforms = new PlatformRepository(conn);
     this.progress = new ProgressRepository(models);
     this.rateLimits = new RateLimitRepository(conn);
+    this.tickets = new TicketRepository(conn);
     this.pools = new PoolRepository(models);
   }
 
