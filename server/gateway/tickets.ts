@@ -50,7 +50,7 @@ export class TicketBook {
 
   constructor(private readonly o: TicketBookOptions = {}) {
     this.ttlMs = o.ttlMs ?? TICKET_TTL_MS;
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? (() => Date.now());
   }
 
   async issue(grant: Grant): Promise<{ ticket: string; expiresAt: Date }> {
