@@ -343,27 +343,34 @@ export class QemuVmDriver implements VmDriver {
     lap('load');
     await this.channels.run(`qmp:${key}`, () => qmp(f.qmp, 'cont'));
     const agent = new GuestAgent(f.agent);
-    await this.channels.run(`agent:${key}`, async () => {
-      while (!(await agent.ping(1500))) {
-        if (!(await runningPid(paths))) throw new Error('QEMU exited after loading the saved state');
-        if (Date.now() > deadline) throw new Error('the restored guest agent does not answer');
-        await sleep(30);
-      }
-      lap('agent');
-      const { argv, stdin } = identityCommand({
+    const machineId = randomBytes(16).toString('hex');
+    const identity = () =>
+      identityCommand({
         hostname: record.system,
         mac: record.mac,
         previousMac: template.mac,
         net: vmNet,
-        machineId: randomBytes(16).toString('hex'),
+        machineId,
         now: Date.now() / 1000,
         ...credentialsOf(system),
       });
-      const result = await agent.exec(argv, { timeout: 30, stdin });
-      if (result.exitCode !== 0) {
-        throw new Error(`applying the VM's identity failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    await this.channels.run(`agent:${key}`, async () => {
+      // No separate ping: the saved guest's agent is already waiting on its port, so the identity
+      // goes first; a try that finds no agent yet is repeated (the script is idempotent).
+      for (;;) {
+        const { argv, stdin } = identity();
+        const result = await agent.exec(argv, { timeout: 30, stdin }).catch((err: Error) => err);
+        if (!(result instanceof Error)) {
+          if (result.exitCode !== 0) {
+            throw new Error(`applying the VM's identity failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+          }
+          break;
+        }
+        if (!(await runningPid(paths))) throw new Error('QEMU exited after loading the saved state');
+        if (Date.now() > deadline) throw new Error(`the restored guest agent does not answer (${result.message})`);
+        await sleep(30);
       }
-      lap('identity');
+      lap('agent+identity');
     });
     await writeFile(this.readyMarker(paths), new Date().toISOString());
     return ms;
