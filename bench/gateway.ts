@@ -4,7 +4,10 @@
  *      WebSocket → gateway → PTY and back) vs on the PTY directly;
  *   2. desktop-path throughput (a byte source behind the desktop console)
  *      through the gateway vs a raw loopback TCP socket, read by another
- *      process as a browser would;
+ *      process as a browser would; and vs a plain TCP relay in the
+ *      gateway's process (the same three processes and hops as the gateway,
+ *      without WebSocket, tickets or checks), which tells what the gateway's
+ *      own work costs apart from the extra hop;
  *   3. server memory per 100 open terminal sockets, and how many concurrent
  *      terminal sockets one server holds (goal 2,000; stops there).
  *
@@ -15,6 +18,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -129,12 +133,26 @@ async function latencyAndThroughput() {
       `   added by the gateway (p50): ${ms(percentile(gatewayTimes, 0.5) - percentile(directTimes, 0.5))} (goal < 1 ms)`,
     );
 
+    // The same hop as the gateway's, as plain TCP, in this (the server's) process.
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(desktopPort, '127.0.0.1');
+      upstream.pipe(client).pipe(upstream);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    const relayPort = await new Promise<number>((resolve) =>
+      relay.listen(0, '127.0.0.1', () => resolve((relay.address() as net.AddressInfo).port)),
+    );
+    stopAtExit.push(() => relay.close());
+
     // Alternating rounds, medians: the machine is shared, so one run of each says little.
     const raw: number[] = [];
+    const relayed: number[] = [];
     const cpuPerGiB: number[] = [];
     const through: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       raw.push(await throughput(['raw', String(desktopPort)]));
+      relayed.push(await throughput(['raw', String(relayPort)]));
       const d = await ticketFor(server, server.adminToken, id, { system: 'a', console: 'desktop' });
       const cpu = process.cpuUsage();
       through.push(await throughput(['ws', server.url.replace(/^http/, 'ws') + d.body.url, server.url]));
@@ -143,6 +161,7 @@ async function latencyAndThroughput() {
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const rawRate = median(raw);
+    const relayRate = median(relayed);
     const gatewayRate = median(through);
     console.log(
       '\n2. Desktop-path throughput, %d MiB from a loopback byte source, median of %d alternating rounds',
@@ -150,15 +169,21 @@ async function latencyAndThroughput() {
       ROUNDS,
     );
     console.log(
-      `   rounds (MiB/s): raw ${raw.map((r) => r.toFixed(0)).join(', ')}; gateway ${through.map((r) => r.toFixed(0)).join(', ')}`,
+      `   rounds (MiB/s): raw ${raw.map((r) => r.toFixed(0)).join(', ')}; TCP relay ${relayed.map((r) => r.toFixed(0)).join(', ')}; gateway ${through.map((r) => r.toFixed(0)).join(', ')}`,
     );
     console.log(`   raw loopback TCP socket:  ${rawRate.toFixed(0)} MiB/s`);
+    console.log(
+      `   TCP relay in the server:  ${relayRate.toFixed(0)} MiB/s (${((100 * relayRate) / rawRate).toFixed(0)}% of raw)`,
+    );
     const cpu = median(cpuPerGiB);
     console.log(
       `   CPU time of the gateway's process per GiB relayed: ${cpu.toFixed(2)} s (one free core: ~${(1024 / cpu).toFixed(0)} MiB/s)`,
     );
     console.log(
-      `   through the gateway:      ${gatewayRate.toFixed(0)} MiB/s (${((100 * gatewayRate) / rawRate).toFixed(0)}% of raw; goal ≥ 50%)`,
+      `   through the gateway:      ${gatewayRate.toFixed(0)} MiB/s (${((100 * gatewayRate) / rawRate).toFixed(0)}% of raw; goal ≥ 50%; ${((100 * gatewayRate) / relayRate).toFixed(0)}% of the TCP relay)`,
+    );
+    console.log(
+      `   per round, gateway / raw: ${through.map((g, i) => `${((100 * g) / raw[i]!).toFixed(0)}%`).join(', ')}`,
     );
   } finally {
     await server.stop();

@@ -4,6 +4,7 @@
  * the HTTP/WebSocket proxy. The runtime is test/support/shell-runtime.ts
  * (real shells on real PTYs, real loopback sockets): the gateway is the point.
  */
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -219,7 +220,8 @@ describe('desktop socket', () => {
     const frames: Array<{ data: Buffer; binary: boolean }> = [];
     ws.on('message', (data: Buffer, binary) => frames.push({ data, binary }));
     await opened(ws);
-    const payload = Buffer.alloc(256 * 1024, 7);
+    // Varied bytes, so that a chunk out of order or lost shows; chunks of every size on the way back.
+    const payload = randomBytes(1 << 20);
     ws.send(payload);
     await waitFor(
       'the echo',
