@@ -38,6 +38,7 @@ import { composeStatus } from './instance-status.js';
 import { hostsOf, type SystemSummary } from './manifests.js';
 import { bridgeName, checkInstanceId, containerName, LABEL, networkName } from './names.js';
 import type { VmDriver, VmNetwork } from './vm-driver.js';
+import { openVmPort } from './vm-port.js';
 
 export interface LocalRuntimeOptions {
   /** The engine; by default from DOCKER_HOST (or the local Docker socket). */
@@ -312,14 +313,22 @@ export class LocalRuntime implements Runtime {
     return openDesktop(container);
   }
 
-  /** A byte stream to a TCP port of a container system, for the gateway's HTTP proxy. */
+  /**
+   * A byte stream to a TCP port of a system, for the gateway's HTTP proxy: into a container through
+   * the engine, to a VM over the instance bridge at its fixed address (vm-port.ts).
+   */
   async forward(id: InstanceId, system: string, port: number): Promise<Duplex> {
     const container = await this.containerOf(id, system);
     if (!container) {
-      if (await this.vm?.status(id, system)) {
-        throw new RuntimeError(`system ${system} is a VM: the web proxy reaches container systems only`, 'bad-spec');
-      }
-      throw new RuntimeError(`instance ${id} has no system ${system}`, 'not-found');
+      const vm = await this.vm?.status(id, system);
+      if (!vm) throw new RuntimeError(`instance ${id} has no system ${system}`, 'not-found');
+      if (vm.phase === 'paused')
+        throw new RuntimeError(`system ${system} is paused: resume the lab first`, 'unavailable');
+      const [systems, subnet] = await Promise.all([this.labSystems(id), this.networks.find(id)]);
+      const index = systems?.findIndex((s) => s.name === system) ?? -1;
+      if (!subnet || index < 0)
+        throw new RuntimeError(`instance ${id} has no network for system ${system}`, 'not-found');
+      return openVmPort(bridgeName(id), subnet, systemAddress(subnet, index), port);
     }
     const info = await container.inspect();
     this.checkUsable(info.State.Status, system);
