@@ -266,9 +266,11 @@ export class QemuVmDriver implements VmDriver {
       if (built) this.log.info({ template: template.dir, stateBytes: template.stateBytes }, 'VM saved state built');
       return template;
     } catch (err) {
-      if (!(err instanceof SaveFailed)) throw err; // the image does not boot: a cold boot would fail alike
+      // Whatever failed (the template's boot, its save, a tap), the VM itself may still boot cold;
+      // when the image cannot boot at all, that boot fails with the VM's own message.
       this.unsavable.set(key, Date.now() + SAVE_RETRY_MS);
-      this.log.warn({ image: inputs.image, err: err.message }, 'cannot save a VM state: booting cold');
+      const what = err instanceof SaveFailed ? 'cannot save a VM state' : 'cannot build a VM saved state';
+      this.log.warn({ image: inputs.image, err: (err as Error).message }, `${what}: booting cold`);
       return undefined;
     }
   }
@@ -276,7 +278,7 @@ export class QemuVmDriver implements VmDriver {
   /**
    * Makes the saved state VMs of this system start from, so that the first
    * of them does not wait for a cold boot. A no-op when saved states are off
-   * or the system must boot cold; errors as `create` would have them.
+   * or the system must boot cold; a failure is logged (its VMs then boot cold).
    */
   async warmUp(system: SystemSpec): Promise<void> {
     const image = await resolveImage(this.imagesDir, system.definition.image);

@@ -141,11 +141,11 @@ export class SavedStates {
   /** Builds left by a process that died mid-way: their QEMU, tap and folder. */
   private async sweepStaleBuilds(): Promise<void> {
     for (const name of await readdir(this.dir).catch(() => [] as string[])) {
-      const m = /^\.build-([0-9a-f]{16})-(\d+)-/.exec(name);
-      if (!m || alive(Number(m[2]))) continue;
+      const m = /^\.build-[0-9a-f]{16}-(\d+)-([0-9a-f]{10})$/.exec(name);
+      if (!m || alive(Number(m[1]))) continue;
       const dir = path.join(this.dir, name);
       await killQemu({ state: dir, sockets: dir });
-      await removeTap(tapOf(m[1] as string));
+      await removeTap(tapOf(m[2] as string));
       await rm(dir, { recursive: true, force: true });
     }
   }
@@ -170,13 +170,15 @@ async function readTemplate(dir: string, key: string): Promise<Template | undefi
   }
 }
 
-const tapOf = (key: string) => `lt${key.slice(0, 12)}`;
+/** Per build, not per key: servers (or tests) sharing a machine may build the same key at once. */
+const tapOf = (build: string) => `lt${build}`;
 
 async function buildTemplate(root: string, key: string, b: TemplateBuild): Promise<Template> {
-  const work = path.join(root, `.build-${key}-${process.pid}-${randomBytes(3).toString('hex')}`);
-  const paths: VmPaths = { state: work, sockets: path.join(b.socketDir, `t${key.slice(0, 11)}`) };
+  const build = randomBytes(5).toString('hex');
+  const work = path.join(root, `.build-${key}-${process.pid}-${build}`);
+  const paths: VmPaths = { state: work, sockets: path.join(b.socketDir, `t${build}`) };
   const f = files(paths);
-  const tap = tapOf(key);
+  const tap = tapOf(build);
   const mac = `52:54:00:${(key.slice(12, 16) + key.slice(0, 2)).match(/../g)?.join(':')}`;
   try {
     await mkdir(work, { recursive: true, mode: 0o700 });
