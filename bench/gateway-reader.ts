@@ -3,6 +3,9 @@
  * process (as the browser and the VNC server would be):
  *   `source BYTES`    listens on a loopback port (printed as JSON) and sends
  *                     BYTES to every connection, with backpressure;
+ *   `relay PORT`      listens on a loopback port (printed as JSON) and relays
+ *                     every connection to PORT as plain TCP (the baseline with
+ *                     the gateway's layout: one more process and hop);
  *   `raw PORT`        reads a raw TCP socket to its end;
  *   `ws URL ORIGIN`   reads a gateway desktop socket to its end;
  * the readers print bytes and MiB/s as JSON.
@@ -32,6 +35,16 @@ if (kind === 'source') {
     };
     pump();
     socket.on('error', () => {});
+  });
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ port: (server.address() as net.AddressInfo).port })}\n`);
+  });
+} else if (kind === 'relay') {
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target), '127.0.0.1');
+    upstream.pipe(client).pipe(upstream);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
   });
   server.listen(0, '127.0.0.1', () => {
     process.stdout.write(`${JSON.stringify({ port: (server.address() as net.AddressInfo).port })}\n`);

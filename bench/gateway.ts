@@ -4,8 +4,8 @@
  *      WebSocket → gateway → PTY and back) vs on the PTY directly;
  *   2. desktop-path throughput (a byte source behind the desktop console)
  *      through the gateway vs a raw loopback TCP socket, read by another
- *      process as a browser would; and vs a plain TCP relay in the
- *      gateway's process (the same three processes and hops as the gateway,
+ *      process as a browser would; and vs a plain TCP relay in a process
+ *      of its own (the same three processes and hops as the gateway,
  *      without WebSocket, tickets or checks), which tells what the gateway's
  *      own work costs apart from the extra hop;
  *   3. server memory per 100 open terminal sockets, and how many concurrent
@@ -18,7 +18,6 @@
  */
 import { type ChildProcess, execFile, execFileSync, fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -133,17 +132,17 @@ async function latencyAndThroughput() {
       `   added by the gateway (p50): ${ms(percentile(gatewayTimes, 0.5) - percentile(directTimes, 0.5))} (goal < 1 ms)`,
     );
 
-    // The same hop as the gateway's, as plain TCP, in this (the server's) process.
-    const relay = net.createServer((client) => {
-      const upstream = net.connect(desktopPort, '127.0.0.1');
-      upstream.pipe(client).pipe(upstream);
-      client.on('error', () => upstream.destroy());
-      upstream.on('error', () => client.destroy());
-    });
-    const relayPort = await new Promise<number>((resolve) =>
-      relay.listen(0, '127.0.0.1', () => resolve((relay.address() as net.AddressInfo).port)),
+    // The same layout as the gateway's (one more process and hop), as plain TCP, in a process of its
+    // own: in the server's process its garbage would be collected during the gateway's rounds.
+    const relay = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO, 'bench/gateway-reader.ts'), 'relay', String(desktopPort)],
+      { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    stopAtExit.push(() => relay.close());
+    stopAtExit.push(() => relay.kill());
+    const relayPort = await new Promise<number>((resolve) =>
+      relay.stdout.once('data', (b: Buffer) => resolve((JSON.parse(b.toString()) as { port: number }).port)),
+    );
 
     // Alternating rounds, medians: the machine is shared, so one run of each says little.
     const raw: number[] = [];
@@ -173,7 +172,7 @@ async function latencyAndThroughput() {
     );
     console.log(`   raw loopback TCP socket:  ${rawRate.toFixed(0)} MiB/s`);
     console.log(
-      `   TCP relay in the server:  ${relayRate.toFixed(0)} MiB/s (${((100 * relayRate) / rawRate).toFixed(0)}% of raw)`,
+      `   TCP relay (own process): ${relayRate.toFixed(0)} MiB/s (${((100 * relayRate) / rawRate).toFixed(0)}% of raw)`,
     );
     const cpu = median(cpuPerGiB);
     console.log(
