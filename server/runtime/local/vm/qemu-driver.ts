@@ -17,9 +17,8 @@
  * A restore that fails marks the template broken and boots cold instead.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,12 +42,12 @@ import type { VmDriver, VmNetwork } from '../vm-driver.js';
 import { type AccelChoice, probeAccel } from './accel.js';
 import { kernelIdentity, type SeedInput, writeSeed } from './cloud-init-seed.js';
 import { GuestAgent } from './guest-agent.js';
-import { identityCommand } from './identity.js';
 import { KeyedLock } from './keyed-lock.js';
 import { files, qemuArgs, type VmPaths } from './qemu-args.js';
 import { startQemu, stopQemu } from './qemu-process.js';
 import { qmp, runState } from './qmp.js';
-import { SavedStates, SaveFailed, type Template } from './saved-state.js';
+import { resumeWithIdentity } from './restore.js';
+import { SavedStates, SaveFailed, type Template, templateInputsOf } from './saved-state.js';
 import { coldBootReason, savedStateSwitch, type TemplateInputs } from './saved-state-key.js';
 import { ensureTap, removeTap } from './tap.js';
 import { resolveImage, type VmImage } from './vm-image.js';
@@ -289,21 +288,12 @@ export class QemuVmDriver implements VmDriver {
   /** Everything the saved state depends on (saved-state-key.ts). */
   async templateInputs(record: Pick<VmRecord, 'accel'>, image: VmImage, system: SystemSpec): Promise<TemplateInputs> {
     this.qemuVersion ??= promisify(execFile)(this.qemu, ['--version']).then((r) => r.stdout.split('\n')[0] ?? '');
-    const fileStats = await Promise.all(
-      [image.kernel, image.initrd, image.disk].map(async (p) => {
-        const s = await stat(p);
-        return { path: p, size: s.size, mtimeMs: s.mtimeMs };
-      }),
-    );
-    return {
-      image: path.basename(image.dir),
-      manifest: await readFile(path.join(image.dir, 'manifest.json'), 'utf8'),
-      files: fileStats,
+    return templateInputsOf(image, {
       qemuVersion: await this.qemuVersion,
       accel: record.accel,
       memoryMiB: memoryMiB(system, image.minMemoryMiB),
       cpus: cpuCount(system),
-    };
+    });
   }
 
   /**
@@ -311,6 +301,7 @@ export class QemuVmDriver implements VmDriver {
    * then the VM's own identity through the guest agent. Any failure throws
    * (the caller boots cold).
    */
+  /** A fresh overlay on the template's disk, QEMU with `-incoming`, then restore.ts. Failures throw. */
   private async restore(
     paths: VmPaths,
     record: VmRecord,
@@ -320,62 +311,29 @@ export class QemuVmDriver implements VmDriver {
     template: Template,
   ): Promise<Record<string, number>> {
     const key = vmKey(record.instanceId, record.system);
-    const f = files(paths);
-    const ms: Record<string, number> = {};
     let last = performance.now();
-    const lap = (phase: string) => {
-      const now = performance.now();
-      ms[phase] = Math.round(now - last);
-      last = now;
+    const lap = () => {
+      const ms = Math.round(performance.now() - last);
+      last = performance.now();
+      return ms;
     };
     await writeRecord(paths, record);
     await this.newOverlay(paths, template.disk);
-    lap('disk');
+    const disk = lap();
     // start() attached the tap already.
     await this.boot(paths, record, image, system, vmNet, { incomingFrom: template.state, tapReady: true });
-    lap('qemu');
-    const deadline = Date.now() + RESTORE_TIMEOUT_MS;
-    for (;;) {
-      if (!(await runningPid(paths))) throw new Error('QEMU exited while loading the saved state');
-      const state = await this.channels.run(`qmp:${key}`, () => runState(f.qmp)).catch(() => 'unknown');
-      if (state === 'paused') break;
-      if (Date.now() > deadline) throw new Error(`the saved state did not load within ${RESTORE_TIMEOUT_MS / 1000} s`);
-      await sleep(30);
-    }
-    lap('load');
-    await this.channels.run(`qmp:${key}`, () => qmp(f.qmp, 'cont'));
-    const agent = new GuestAgent(f.agent);
-    const machineId = randomBytes(16).toString('hex');
-    const identity = () =>
-      identityCommand({
-        hostname: record.system,
-        mac: record.mac,
-        previousMac: template.mac,
-        net: vmNet,
-        machineId,
-        now: Date.now() / 1000,
-        ...credentialsOf(system),
-      });
-    await this.channels.run(`agent:${key}`, async () => {
-      // No separate ping: the saved guest's agent is already waiting on its port, so the identity
-      // goes first; a try that finds no agent yet is repeated (the script is idempotent).
-      for (;;) {
-        const { argv, stdin } = identity();
-        const result = await agent.exec(argv, { timeout: 30, stdin }).catch((err: Error) => err);
-        if (!(result instanceof Error)) {
-          if (result.exitCode !== 0) {
-            throw new Error(`applying the VM's identity failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-          }
-          break;
-        }
-        if (!(await runningPid(paths))) throw new Error('QEMU exited after loading the saved state');
-        if (Date.now() > deadline) throw new Error(`the restored guest agent does not answer (${result.message})`);
-        await sleep(30);
-      }
-      lap('agent+identity');
-    });
+    const qemu = lap();
+    const phases = await resumeWithIdentity(
+      paths,
+      { hostname: record.system, mac: record.mac, previousMac: template.mac, net: vmNet, ...credentialsOf(system) },
+      {
+        qmp: (fn) => this.channels.run(`qmp:${key}`, fn),
+        agent: (fn) => this.channels.run(`agent:${key}`, fn),
+      },
+      RESTORE_TIMEOUT_MS,
+    );
     await writeFile(this.readyMarker(paths), new Date().toISOString());
-    return ms;
+    return { disk, qemu, ...phases };
   }
 
   /** Template folders that VMs' overlays stand on. */

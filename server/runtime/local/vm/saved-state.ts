@@ -62,6 +62,25 @@ export interface TemplateBuild {
   bootTimeoutMs: number;
 }
 
+/** The inputs of a template key: the image's files as they are now, and the QEMU settings. */
+export async function templateInputsOf(
+  image: VmImage,
+  qemu: Pick<TemplateInputs, 'qemuVersion' | 'accel' | 'memoryMiB' | 'cpus'>,
+): Promise<TemplateInputs> {
+  const fileStats = await Promise.all(
+    [image.kernel, image.initrd, image.disk].map(async (p) => {
+      const s = await stat(p);
+      return { path: p, size: s.size, mtimeMs: s.mtimeMs };
+    }),
+  );
+  return {
+    image: path.basename(image.dir),
+    manifest: await readFile(path.join(image.dir, 'manifest.json'), 'utf8'),
+    files: fileStats,
+    ...qemu,
+  };
+}
+
 /** Saving failed (not booting): the caller boots cold instead. */
 export class SaveFailed extends Error {
   override name = 'SaveFailed';
