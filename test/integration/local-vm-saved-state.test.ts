@@ -35,6 +35,7 @@ const one = `ss1${stamp}`;
 const two = `ss2${stamp}`;
 const three = `ss3${stamp}`;
 const cold = `ss4${stamp}`;
+const rebuilt = `ss5${stamp}`;
 
 beforeAll(async () => {
   buildVmImage('tiny-vm');
@@ -53,7 +54,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  for (const id of [one, two, three, cold]) await driver?.destroy(id).catch(() => {});
+  for (const id of [one, two, three, cold, rebuilt]) await driver?.destroy(id).catch(() => {});
   bridge?.remove();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -199,9 +200,24 @@ describe('QEMU VM driver: VMs from a saved state (tiny-vm)', () => {
     expect(await out(two, 'server', 'cat /etc/machine-id')).not.toBe(await out(three, 'server', 'cat /etc/machine-id'));
   });
 
+  it('a template whose state file was deleted is not used: the next VM gets a new one', async () => {
+    const before = await readRecord(pathsOf(driver.stateDir, driver.socketDir, three, 'server'));
+    await rm(path.join(before?.restoredFrom as string, 'state.mig'), { force: true });
+    await driver.create(rebuilt, vmSystem('server', TINY), vmNetwork(bridge, 50, { server: 50, host: 1 }));
+    const record = await readRecord(pathsOf(driver.stateDir, driver.socketDir, rebuilt, 'server'));
+    expect(record?.restoredFrom).toBeDefined();
+    expect(record?.restoredFrom).not.toBe(before?.restoredFrom);
+    expect(cmdline(rebuilt, 'server')).toContain('-incoming');
+    expect(await out(rebuilt, 'server', 'hostname')).toBe('server');
+    // The old template stays while VMs of instance three (and others) stand on its disk.
+    expect(await templateFolders()).toHaveLength(2);
+    expect(await out(three, 'server', 'hostname')).toBe('server');
+  });
+
   it('a corrupt saved state falls back to a cold boot with a log line, and is not used again', async () => {
-    const [template] = await templateFolders();
-    const stateFile = path.join(work, 'templates', template as string, 'state.mig');
+    const newest = await readRecord(pathsOf(driver.stateDir, driver.socketDir, rebuilt, 'server'));
+    const template = path.basename(newest?.restoredFrom as string);
+    const stateFile = path.join(work, 'templates', template, 'state.mig');
     const handle = await open(stateFile, 'r+');
     await handle.write(Buffer.alloc(4096), 0, 4096, 0); // same size, no QEMU header
     await handle.close();
@@ -214,7 +230,7 @@ describe('QEMU VM driver: VMs from a saved state (tiny-vm)', () => {
     expect(status?.reason).not.toMatch(/saved state/);
     expect(await out(cold, 'server', 'hostname')).toBe('server');
     expect(warnings.join('\n')).toMatch(/restore from saved state failed.*booting cold/);
-    await expect(stat(path.join(work, 'templates', template as string, 'broken'))).resolves.toBeDefined();
+    await expect(stat(path.join(work, 'templates', template, 'broken'))).resolves.toBeDefined();
     // VMs of instance one still stand on that template's disk: it stays until none does.
     expect(await out(one, 'server', 'hostname')).toBe('server');
   });
