@@ -86,12 +86,20 @@ describe('paused age', () => {
 
 describe('extensions', () => {
   it('adds one TTL to the deadline, from now once it has passed, up to the limit', () => {
-    const first = planExtension(base(), at(100));
+    const first = planExtension(base(), at(6000));
     expect(first).toEqual({ kind: 'extend', expiresAt: at(14400), extensionsUsed: 1 });
     expect(planExtension(base({ expiresAt: at(50) }), at(100))).toMatchObject({ expiresAt: at(7300) });
-    const none = planExtension(base({ extensionsUsed: 2 }), at(100));
+    const none = planExtension(base({ extensionsUsed: 2 }), at(6000));
     expect(none.kind).toBe('refused');
     expect(none.kind === 'refused' && none.message).toMatch(/2 of 2 used/);
+  });
+  it('uses no extension while the idle deadline comes first once the timer restarts', () => {
+    // 100 s in: idle ends at 1900 s, the maximum age at 7200 s.
+    expect(planExtension(base(), at(100))).toEqual({ kind: 'present' });
+    expect(planExtension(base({ extensionsUsed: 2 }), at(100))).toEqual({ kind: 'present' });
+    expect(planExtension(base({ expiresAt: undefined }), at(100))).toEqual({ kind: 'present' });
+    // 5400 s in: the maximum age (7200 s) comes before the idle deadline (7200 s): an extension.
+    expect(planExtension(base(), at(5400)).kind).toBe('extend');
   });
 });
 

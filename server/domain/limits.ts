@@ -14,9 +14,11 @@
  *   no earlier than the deadline and no earlier than one warning lead after
  *   the warning (10 % of the limit, at most the server's LIMIT_WARNING): even
  *   a server that was down at the deadline warns before it stops.
- * - Extension ("I am still here"): resets the idle timer and adds one TTL to
- *   the TTL deadline (counted from now if it has passed); at most
- *   `extensions` per run of the instance.
+ * - "I am still here": resets the idle timer. When the maximum age still
+ *   comes first after that, it is an extension: one TTL more on the TTL
+ *   deadline (counted from now if it has passed), at most `extensions` per
+ *   run of the instance. When the idle deadline comes first, being here is
+ *   enough and no extension is used (they are kept for the maximum age).
  * - Paused age: a paused instance still holds memory and disk (and counts
  *   against the quotas) while nobody uses it; after `maxPaused` seconds
  *   paused it is stopped (its progress stays; a start gives fresh systems).
@@ -129,10 +131,14 @@ export function formatDuration(seconds: number): string {
 
 export type ExtensionPlan =
   | { kind: 'extend'; expiresAt: Date; extensionsUsed: number }
+  /** The idle deadline comes first once the timer restarts: the activity is enough. */
+  | { kind: 'present' }
   | { kind: 'refused'; message: string };
 
-/** What an extension does at `now` (see the file header). */
+/** What "I am still here" does at `now` (see the file header). */
 export function planExtension(i: LimitedInstance, now: Date): ExtensionPlan {
+  const idleAt = now.getTime() + i.limits.idle * 1000;
+  if (i.expiresAt === undefined || i.expiresAt.getTime() > idleAt) return { kind: 'present' };
   if (i.extensionsUsed >= i.limits.extensions) {
     return {
       kind: 'refused',

@@ -219,10 +219,10 @@ export class InstanceLifecycle {
   }
 
   /**
-   * "I am still here": resets the idle timer and adds one TTL to the
-   * instance's maximum age, within the lab's number of extensions
-   * (domain/limits.ts). Refused (409) when none is left; the call still
-   * counts as activity.
+   * "I am still here": resets the idle timer and, when the maximum age comes
+   * first, adds one TTL to it within the lab's number of extensions
+   * (domain/limits.ts). Refused (409) when an extension is needed and none
+   * is left; the call still counts as activity.
    */
   async extend(p: Principal, id: string): Promise<InstanceRecord> {
     const instance = await this.reachable(p, id);
@@ -232,6 +232,11 @@ export class InstanceLifecycle {
     await this.noteActivity(id);
     const plan = planExtension(instance, new Date());
     if (plan.kind === 'refused') throw conflict(plan.message);
+    if (plan.kind === 'present') {
+      if (instance.warnedAt) await this.store.instances.clearWarning(id, instance.warnedAt);
+      await this.store.audit.record({ actorId: p.user.id, action: 'instance.still-here', target: `instance:${id}` });
+      return (await this.store.instances.get(id)) ?? instance;
+    }
     const extended = await this.store.instances.extend(id, instance.extensionsUsed, plan);
     if (!extended) throw conflict(`instance ${id} was extended at the same time; look again`);
     await this.store.audit.record({

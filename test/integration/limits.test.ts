@@ -21,6 +21,7 @@ beforeAll(async () => {
   });
   await importLab(server, smallLab('short-ttl', 'ttl: 6s, idle: 1h, extensions: 1'));
   await importLab(server, smallLab('short-idle', 'ttl: 1h, idle: 6s'));
+  await importLab(server, smallLab('idle-here', 'ttl: 1h, idle: 20s'));
   await importLab(server, smallLab('idle-pause', 'ttl: 1h, idle: 5s, onExpire: pause'));
 });
 afterAll(async () => {
@@ -104,6 +105,25 @@ describe('idle', () => {
     const audit = (await server.store.audit.list({ target: `instance:${id}` })).map((e) => e.action).reverse();
     expect(audit.indexOf('instance.warn')).toBeGreaterThan(-1);
     expect(audit.indexOf('instance.warn')).toBeLessThan(audit.indexOf('instance.expire.stop'));
+  });
+
+  it('"I am still here" in an idle warning clears it and uses no extension (kept for the maximum age)', async () => {
+    const learner = await server.user('here-learner');
+    const created = await server.api(learner.token, 'POST', '/api/v1/instances', { lab: 'idle-here' });
+    const id: string = created.body.id;
+    await stateOf(server, learner.token, id, 'running');
+    const warned = await waitFor('the idle warning', async () => {
+      const r = await server.api(learner.token, 'GET', `/api/v1/instances/${id}`);
+      return r.body.expiry?.warnedAt ? r.body : undefined;
+    });
+    expect(warned.expiry).toMatchObject({ cause: 'idle', extensionsUsed: 0 });
+    const here = await server.api(learner.token, 'POST', `/api/v1/instances/${id}/extend`);
+    expect(here.status).toBe(200);
+    expect(here.body.expiry).toMatchObject({ cause: 'idle', extensionsUsed: 0 });
+    expect(here.body.expiry.warnedAt).toBeUndefined();
+    expect(Date.parse(here.body.expiry.at)).toBeGreaterThan(Date.parse(warned.expiry.at));
+    const stillHere = await server.store.audit.list({ target: `instance:${id}` });
+    expect(stillHere.map((e) => e.action)).toContain('instance.still-here');
   });
 
   it('pauses instead when the lab says onExpire: pause, and keeps what the learner did', async () => {

@@ -130,7 +130,8 @@ export class LabClock {
     setText(this.clockText, `${verb} in ${roughly(left)}`);
     this.clockText.title = `The lab ${verb} at ${deadline} ${cause}${canExtend ? '' : '; no extensions left'}`;
     this.clockText.dataset.deadline = e.at;
-    this.extendButton.hidden = !canExtend || warned;
+    // An extension only moves the maximum age; while the idle deadline is nearer, using the lab is what counts.
+    this.extendButton.hidden = !canExtend || warned || e.cause === 'idle';
     this.extendButton.disabled = this.extending;
     setText(this.extendButton, `Extend (${e.extensionsLeft} left)`);
     this.noExtensions.hidden = canExtend;
@@ -146,13 +147,17 @@ export class LabClock {
       setText(this.headline.firstChild as Text, `Your lab ${verb} in `);
       setText(this.countdown, exact(left));
       const why = e.cause === 'ttl' ? 'It reaches its maximum age.' : 'Nobody has used it for a while.';
-      const what = canExtend
-        ? 'Save your work, or tell us you are still here.'
-        : e.cause === 'ttl'
-          ? 'No extensions left: save your work now.'
-          : 'Working in a console keeps it running.';
+      const what =
+        e.cause === 'idle'
+          ? 'Tell us you are still here, or work in a console.'
+          : canExtend
+            ? 'Save your work, or tell us you are still here.'
+            : 'No extensions left: save your work now.';
       setText(this.advice, ` ${why} ${what}`);
-      setText(this.stillHere, canExtend ? `I am still here: extend (${e.extensionsLeft} left)` : 'I am still here');
+      setText(
+        this.stillHere,
+        e.cause === 'ttl' && canExtend ? `I am still here: extend (${e.extensionsLeft} left)` : 'I am still here',
+      );
     }
     this.noticeText.hidden = !this.notice;
     this.noticeText.className = `notice ${this.notice?.level ?? ''}`;
@@ -170,17 +175,16 @@ export class LabClock {
       const at = answer.expiry
         ? new Date(answer.expiry.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
         : undefined;
+      // No extension used: the idle deadline was the nearer one and the activity moved it.
+      const extended = answer.expiry && before && answer.expiry.extensionsUsed > before.extensionsUsed;
       this.say({
-        text: `Extended${at ? `: the lab now ${this.verb} at ${at}` : ''} (${extensionsLeftText(answer.expiry?.extensionsLeft ?? 0)}).`,
+        text: extended
+          ? `Extended${at ? `: the lab now ${this.verb} at ${at}` : ''} (${extensionsLeftText(answer.expiry?.extensionsLeft ?? 0)}).`
+          : `Noted: the idle timer starts again${at ? `; the lab ${this.verb} at ${at} if nobody uses it` : ''}.`,
         level: 'ok',
       });
     } catch (err) {
-      // Refused when none is left; the call still counted as activity, so an idle deadline moved anyway.
-      this.say(
-        before?.cause === 'idle' && before.extensionsLeft === 0
-          ? { text: 'Noted: the idle timer starts again (no extensions left for the maximum age).', level: 'ok' }
-          : { text: capitalise(errorMessage(err)), level: 'error' },
-      );
+      this.say({ text: capitalise(errorMessage(err)), level: 'error' });
     } finally {
       this.extending = false;
     }
