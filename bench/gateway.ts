@@ -11,7 +11,10 @@
  *   3. server memory per 100 open terminal sockets, and how many concurrent
  *      terminal sockets one server holds (goal 2,000; stops there).
  *
- *   npx tsx bench/gateway.ts [--no-capacity]   (TEST_MONGODB_URI, or it starts FerretDB itself)
+ *   node --max-semi-space-size=64 --import tsx bench/gateway.ts [--no-capacity]
+ *   (TEST_MONGODB_URI, or it starts FerretDB itself; the flag is the one the
+ *   server starts with in scripts/start.sh and the Dockerfile: the gateway
+ *   runs in this process)
  *
  * Bounded: at most 2,000 sockets, 256 MiB per throughput run, and it exits
  * by itself after 10 minutes whatever happens.
