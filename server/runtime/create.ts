@@ -15,7 +15,11 @@ export async function createRuntime(config: Config, log: Logger): Promise<Runtim
     case 'local': {
       const { LocalRuntime } = await import('./local/local-runtime.js');
       const { QemuVmDriver } = await import('./local/vm/qemu-driver.js');
-      const vmDriver = new QemuVmDriver({ stateDir: path.join(config.dataDir, 'vms') });
+      const vmDriver = new QemuVmDriver({
+        stateDir: path.join(config.dataDir, 'vms'),
+        savedState: config.LAB_VM_SAVED_STATE === 'on',
+        log: log.child({ component: 'vm' }),
+      });
       return new LocalRuntime({ scope: config.RUNTIME_SCOPE, vmDriver });
     }
     case 'kubernetes': {
