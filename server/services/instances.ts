@@ -286,6 +286,22 @@ export class InstanceLifecycle {
     return true;
   }
 
+  /**
+   * Runs work on a just-claimed warm pool member in the background (its
+   * new passwords set inside the systems), so the launch answers at once;
+   * a failure fails the instance with a reason the learner reads.
+   */
+  afterClaim(instance: InstanceRecord, job: () => Promise<void>): void {
+    this.schedule(instance.id, async () => {
+      try {
+        await job();
+      } catch (err) {
+        const current = (await retryBusy(() => this.store.instances.get(instance.id))) ?? instance;
+        if (current.state === 'running') await this.fail(current, err, 'could not make the lab yours');
+      }
+    });
+  }
+
   /** Removes what the runtime holds of a stopped or failed instance and forgets its record (no principal: jobs). */
   async discard(instance: InstanceRecord): Promise<void> {
     const runtime = this.requireRuntime();

@@ -216,13 +216,6 @@ export class WarmPools {
     const member = await this.store.instances.get(id);
     if (member?.state !== 'running') return undefined; // stopped meanwhile
     const credentials = newCredentials(launch.lab, this.secrets);
-    await Promise.all(
-      credentials.map(async (c) => {
-        const definition = launch.lab.systems.find((s) => s.name === c.system);
-        if (definition?.user?.password !== 'generate') return; // a fixed password is the same for everyone
-        await this.setPassword(id, c);
-      }),
-    );
     const at = new Date();
     const done = await retryBusy(() =>
       this.store.pools.finishClaim(id, pool.id, {
@@ -236,6 +229,18 @@ export class WarmPools {
       }),
     );
     if (!done) return undefined;
+    // The record is the learner's now; the passwords inside follow in the background (an exec per system, seconds
+    // under load), before the learner can type one: the old ones were never shown to a learner.
+    const claimed = (await retryBusy(() => this.store.instances.get(id)))!;
+    this.lifecycle.afterClaim(claimed, async () => {
+      await Promise.all(
+        credentials.map(async (c) => {
+          const definition = launch.lab.systems.find((s) => s.name === c.system);
+          if (definition?.user?.password !== 'generate') return; // a fixed password is the same for everyone
+          await this.setPassword(id, c);
+        }),
+      );
+    });
     await retryBusy(() => this.store.pools.dropClaim(id)).catch(() => undefined); // the pool field is gone: no claim needed
     await this.store.audit.record({
       actorId: p.user.id,
@@ -243,7 +248,7 @@ export class WarmPools {
       target: `instance:${id}`,
       details: { pool: pool.id, lab: launch.lab.name },
     });
-    return this.store.instances.get(id);
+    return claimed;
   }
 
   private async setPassword(id: string, c: StoredCredential): Promise<void> {

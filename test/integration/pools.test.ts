@@ -157,6 +157,8 @@ describe('warm pool', () => {
     expect(claimed.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 3500_000); // the lab's TTL from now
     expect(claimed.limits.ttl).toBe(3600);
 
+    await server.lifecycle.settled(claimed.id); // the new password is set inside in the background
+    expect((await server.store.instances.get(claimed.id))!.state).toBe('running');
     const view = await server.api(alice.token, 'GET', `/api/v1/instances/${claimed.id}`);
     expect(view.status).toBe(200);
     const newPassword: string = view.body.credentials[0].password;
