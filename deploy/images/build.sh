@@ -10,6 +10,8 @@
 #   lab-orchestrator/shell    Debian bookworm (minbase) + bash, iproute2, ping, ps, nc, curl
 #   lab-orchestrator/desktop  shell + Xvnc (RFB on port 5900, no password: reachable only
 #                             inside the instance network and through the gateway) + twm + xterm
+#   lab-orchestrator/node-base  base + this machine's Node.js, for the top-level Dockerfile
+#                             (only when named: node-base.sh)
 #
 # Cache: every image carries the label lab-orchestrator.recipe = a hash of its
 # recipe files (shell/recipe.sh, desktop/*) and BUILDER_VERSION; an image whose
@@ -27,6 +29,7 @@ MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 BUILDER_VERSION=1
 source "$HERE/shell/recipe.sh"
 source "$HERE/desktop/recipe.sh"
+source "$HERE/node-base.sh"
 
 if [[ -t 2 ]]; then BOLD=$'\e[1m' RESET=$'\e[0m'; else BOLD='' RESET=''; fi
 T0=$SECONDS
@@ -153,14 +156,15 @@ main() {
     case "$name" in
       shell) recipe="$RECIPE_SHELL" ;;
       desktop) recipe="$RECIPE_DESKTOP" ;;
-      *) die "unknown image \"$name\": expected shell or desktop" ;;
+      node-base) recipe="$(node_base_recipe)" ;;
+      *) die "unknown image \"$name\": expected shell, desktop or node-base" ;;
     esac
     if [[ -z "${FORCE:-}" && "$(current_recipe "$name")" == "$recipe" ]]; then
       say "lab-orchestrator/$name up to date (recipe $recipe)"
       continue
     fi
     say "building lab-orchestrator/$name (recipe $recipe)"
-    "build_$name"
+    "build_${name//-/_}"
   done
   say "done"
 }
