@@ -33,14 +33,18 @@ export class Store {
   readonly tickets: TicketRepository;
   readonly pools: PoolRepository;
 
-  private constructor(private readonly conn: mongoose.Connection) {
+  private constructor(
+    private readonly conn: mongoose.Connection,
+    /** Leases' own connection on FerretDB (the same one on MongoDB): see connect(). */
+    private readonly leaseConn: mongoose.Connection,
+  ) {
     const models = registerModels(conn);
     this.users = new UserRepository(models);
     this.tokens = new TokenRepository(models);
     this.labs = new LabRepository(models);
     this.instances = new InstanceRepository(models);
     this.audit = new AuditRepository(models);
-    this.leases = new LeaseRepository(conn);
+    this.leases = new LeaseRepository(leaseConn);
     this.assignments = new AssignmentRepository(models);
     this.grades = new GradeOutboxRepository(models, conn);
     this.platforms = new PlatformRepository(conn);
@@ -54,6 +58,7 @@ export class Store {
   static async connect(uri: string): Promise<Store> {
     const options = { serverSelectionTimeoutMS: 5000, autoIndex: false };
     let conn = await mongoose.createConnection(uri, options).asPromise();
+    let leaseConn = conn;
     if (await isFerretDb(conn)) {
       // FerretDB 1.x applies concurrent updates of one document as read-modify-write without a lock:
       // two connections updating one document at once lose one update (measured: 46 of 50 rounds).
@@ -61,16 +66,22 @@ export class Store {
       // several server processes on one database need MongoDB (README, "Database").
       await conn.close();
       conn = await mongoose.createConnection(uri, { ...options, maxPoolSize: 1 }).asPromise();
+      // Leases get a connection of their own: behind 200 learners' requests on the one connection a
+      // renewal came too late and the leader lost its lease (bench/load.ts). Safe: a lease term is
+      // only ever inserted (unique) or updated by its holder, never by two connections at once.
+      leaseConn = await mongoose.createConnection(uri, { ...options, maxPoolSize: 1 }).asPromise();
     }
-    const store = new Store(conn);
-    for (const model of Object.values(conn.models)) await model.createIndexes();
+    const store = new Store(conn, leaseConn);
+    for (const c of new Set([conn, leaseConn])) {
+      for (const model of Object.values(c.models)) await model.createIndexes();
+    }
     return store;
   }
 
-  /** For /readyz: true when the database answers. */
+  /** For /readyz: true when the database answers (asked on the leases' connection: no queue of requests before it). */
   async ping(): Promise<boolean> {
     try {
-      await this.conn.db?.admin().ping();
+      await this.leaseConn.db?.admin().ping();
       return true;
     } catch {
       return false;
@@ -79,6 +90,7 @@ export class Store {
 
   async close(): Promise<void> {
     await this.conn.close();
+    if (this.leaseConn !== this.conn) await this.leaseConn.close();
   }
 
   /** Tests only: drops the whole database. */

@@ -3,6 +3,12 @@
  * runtime's pool and a known bridge name, adopted when it exists already
  * (provision is resumable). Subnet choice is serialised in this process, and a
  * subnet the engine refuses (another process took it) moves on to the next.
+ *
+ * The subnets in use are listed from the engine at most every few seconds,
+ * and the ones this process creates are added as it goes: listing every
+ * network per provision took 37 s with ~70 networks on Podman under load
+ * (bench/load.ts). A subnet freed meanwhile is seen at the next listing; one
+ * taken by another process makes the engine refuse, which forces a listing.
  */
 import type Docker from 'dockerode';
 import { type InstanceSpec, RuntimeError } from '../runtime.js';
@@ -16,9 +22,14 @@ interface NetworkInfo {
   IPAM?: { Config?: Array<{ Subnet?: string }> };
 }
 
+/** How long a listing of the engine's subnets is used before the next (ms). */
+const LISTING_MS = 10_000;
+
 export class InstanceNetworks {
   /** Tail of the chain of subnet choices: one at a time in this process. */
   private choosing: Promise<unknown> = Promise.resolve();
+  /** Subnets in use: the last listing plus what this process created since. */
+  private used: { subnets: Set<string>; at: number } | undefined;
 
   constructor(
     private readonly docker: Docker,
@@ -54,10 +65,11 @@ export class InstanceNetworks {
     for (let attempt = 0; attempt < 8; attempt++) {
       const again = await this.find(spec.id);
       if (again) return again;
-      const used = await this.usedSubnets();
-      const subnet = pickSubnet(this.pool, used, attempt);
+      const used = await this.usedSubnets(attempt > 0);
+      const subnet = pickSubnet(this.pool, [...used], attempt);
       try {
         await this.docker.createNetwork(networkOptions(spec, subnet, this.scope));
+        used.add(subnet.cidr);
         return subnet;
       } catch (err) {
         if (isConflict(err)) {
@@ -75,8 +87,12 @@ export class InstanceNetworks {
     throw new RuntimeError('cannot create the network of the instance: no free subnet was accepted', 'unavailable');
   }
 
-  private async usedSubnets(): Promise<string[]> {
+  /** Fresh: list again now (the engine refused a choice). */
+  private async usedSubnets(fresh: boolean): Promise<Set<string>> {
+    if (!fresh && this.used && Date.now() - this.used.at < LISTING_MS) return this.used.subnets;
     const networks = (await this.docker.listNetworks()) as NetworkInfo[];
-    return networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter(Boolean);
+    const subnets = new Set(networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter(Boolean));
+    this.used = { subnets, at: Date.now() };
+    return subnets;
   }
 }
