@@ -33,12 +33,18 @@ async function freePort(): Promise<number> {
   });
 }
 
+function imageId(): string | undefined {
+  const inspect = spawnSync('podman', ['image', 'inspect', '--format', '{{.Id}}', IMAGE], { encoding: 'utf8' });
+  return inspect.status === 0 ? inspect.stdout.trim() : undefined;
+}
+
 function removeContainer(): void {
   spawnSync('podman', ['rm', '--force', '--time', '0', container], { stdio: 'ignore' });
 }
 
 beforeAll(async () => {
   prepareLocalRuntime(['node-base']);
+  const previous = imageId();
   execFileSync(
     'podman',
     [
@@ -53,6 +59,8 @@ beforeAll(async () => {
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
+  // The image this build replaced is garbage now (as in deploy/images/build.sh), unless a container uses it.
+  if (previous && previous !== imageId()) spawnSync('podman', ['rmi', previous], { stdio: 'ignore' });
   const port = await freePort();
   podman(
     'run',
