@@ -47,6 +47,9 @@ export interface LimitSettings {
   defaultExtensions: number;
 }
 
+/** How long a launch's answer waits for the admission round it started (ms). */
+const ADMISSION_WAIT_MS = 3000;
+
 const NO_LIMITS: LimitSettings = {
   capacity: { instances: 0, cpu: 0, memory: 0, perCourse: 0 },
   queueMax: 1000,
@@ -154,8 +157,11 @@ export class InstanceLifecycle {
     if (!this.admitter) {
       await this.admit(record);
     } else {
-      // Admitted at once when this process leads admission and there is room; queued otherwise.
-      await this.admitter.drain().catch((err) => this.log.warn({ err }, 'admission failed; the job retries'));
+      // Admitted at once when this process leads admission and there is room; queued otherwise. The answer
+      // waits for that round a moment at most: under load (200 launches at once) a round takes long, and
+      // the learner's page shows the queue or the start from its polls anyway.
+      const round = this.admitter.drain().catch((err) => this.log.warn({ err }, 'admission failed; the job retries'));
+      await Promise.race([round, new Promise((r) => setTimeout(r, ADMISSION_WAIT_MS).unref())]);
     }
     return (await this.store.instances.get(record.id)) ?? record;
   }
