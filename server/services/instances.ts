@@ -535,18 +535,18 @@ export class InstanceLifecycle {
   }
 }
 
+/** A launch that a warm pool member may serve. */
+export interface PoolLaunch {
+  lab: LabDefinition;
+  labVersion: number;
+  limits: InstanceLimits;
+  courseId?: string;
+  assignmentId?: string;
+}
+
 /** What a launch of a lab may claim instead of starting a new instance (services/pools.ts). */
 export interface PoolClaimer {
-  claim(
-    p: Principal,
-    launch: {
-      lab: LabDefinition;
-      labVersion: number;
-      limits: InstanceLimits;
-      courseId?: string;
-      assignmentId?: string;
-    },
-  ): Promise<InstanceRecord | undefined>;
+  claim(p: Principal, launch: PoolLaunch): Promise<InstanceRecord | undefined>;
 }
 
 /** The limits an instance of the lab runs with (server defaults filled). */

@@ -34,7 +34,7 @@ import type { InstanceRecord, StoredCredential } from '../store/instances.js';
 import type { Pool, PoolMember } from '../store/pools.js';
 import { retryBusy } from '../store/retry.js';
 import type { Store } from '../store/store.js';
-import { type InstanceLifecycle, newCredentials } from './instances.js';
+import { type InstanceLifecycle, newCredentials, type PoolLaunch } from './instances.js';
 
 /** The placeholder owner of unclaimed members (no sign-in maps to a `system:` key). */
 export const POOL_OWNER_KEY = 'system:warm-pool';
@@ -160,16 +160,7 @@ export class WarmPools {
    * the learner's courses), made personal; undefined when there is none
    * ready (the launch then starts a new instance as usual).
    */
-  async claim(
-    p: Principal,
-    launch: {
-      lab: LabDefinition;
-      labVersion: number;
-      limits: InstanceLimits;
-      courseId?: string;
-      assignmentId?: string;
-    },
-  ): Promise<InstanceRecord | undefined> {
+  async claim(p: Principal, launch: PoolLaunch): Promise<InstanceRecord | undefined> {
     if (!this.runtime) return undefined;
     const pool = await this.poolFor(p, launch.lab.name, launch.assignmentId);
     if (!pool) return undefined;
@@ -322,8 +313,9 @@ export class WarmPools {
   private async startMember(pool: Pool, lab: LabDefinition, labVersion: number): Promise<string> {
     const id = newInstanceId();
     const ownerId = await this.owner();
-    await retryBusy(() =>
-      this.store.pools.createMember({
+    // `requested` until admitted below; owned by the pool's placeholder user.
+    const record = await retryBusy(() =>
+      this.store.instances.create({
         id,
         pool: pool.id,
         ownerId,
@@ -336,9 +328,8 @@ export class WarmPools {
         resources: sumResources(lab.systems),
       }),
     );
-    const record = await retryBusy(() => this.store.instances.get(id));
     // Straight to provisioning: the room was checked, and pool members never wait in the learners' queue.
-    if (record) await this.lifecycle.admit(record);
+    await this.lifecycle.admit(record);
     return id;
   }
 

@@ -112,6 +112,8 @@ export class InstanceRepository {
     /** Default: the lab format's default limits and no resources (rows made outside the lifecycle). */
     limits?: InstanceLimits;
     resources?: Resources;
+    /** A warm pool member (owned by the pool's placeholder user until claimed). */
+    pool?: string;
   }): Promise<InstanceRecord> {
     const now = new Date();
     const doc = await this.m.Instance.create({

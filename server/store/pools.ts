@@ -7,7 +7,7 @@
  * atomic across connections).
  */
 import type { InstanceState } from '../domain/instance/state.js';
-import type { InstanceLimits, Resources } from '../domain/limits.js';
+import type { InstanceLimits } from '../domain/limits.js';
 import type { StoredCredential } from './instances.js';
 import type { Models } from './models.js';
 import { isDuplicateKey } from './store.js';
@@ -98,34 +98,6 @@ export class PoolRepository {
   /** A member came up: the back-off is over. */
   async noteReady(id: string): Promise<void> {
     await this.m.Pool.updateOne({ _id: id, failures: { $gt: 0 } }, { $set: { failures: 0 }, $unset: { retryAt: '' } });
-  }
-
-  /** A new member, `requested` until the pool job admits it; owned by the pool's placeholder user. */
-  async createMember(r: {
-    id: string;
-    pool: string;
-    ownerId: string;
-    labName: string;
-    labVersion: number;
-    courseId: string;
-    assignmentId: string;
-    credentials: StoredCredential[];
-    /** What it holds while unclaimed (long: the pool job, not the reaper, ends unused members). */
-    limits: InstanceLimits;
-    resources: Resources;
-  }): Promise<void> {
-    const now = new Date();
-    await this.m.Instance.create({
-      _id: r.id,
-      ...r,
-      state: 'requested',
-      revision: 0,
-      history: [],
-      createdAt: now,
-      updatedAt: now,
-      lastActivityAt: now,
-      extensionsUsed: 0,
-    });
   }
 
   /** Members of one pool, or of every pool (also of pools that no longer exist). */
