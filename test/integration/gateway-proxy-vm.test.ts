@@ -10,12 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
-import { QemuVmDriver } from '../../server/runtime/local/vm/qemu-driver.js';
 import { ticketFor } from '../support/gateway-client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
-import { prepareLocalRuntime, REPO } from './local-runtime-setup.js';
-import { buildVmImage } from './local-vm-helpers.js';
+import { prepareLocalRuntime } from './local-runtime-setup.js';
+import { buildVmImage, testVmDriver } from './local-vm-helpers.js';
 
 const LAB = `name: vm-web
 title: A web app in a VM
@@ -35,14 +34,7 @@ beforeAll(async () => {
   prepareLocalRuntime(['shell']);
   buildVmImage('tiny-vm');
   work = await mkdtemp(path.join(os.tmpdir(), 'lab-proxy-vm-'));
-  const vmDriver = new QemuVmDriver({
-    imagesDir: path.join(REPO, '.cache/images/vm'),
-    stateDir: path.join(work, 'state'),
-    socketDir: path.join(work, 's'),
-    // The machine is shared and QEMU may run without KVM: boots can be slow.
-    bootTimeout: 240,
-    powerdownTimeout: 10,
-  });
+  const vmDriver = testVmDriver(work);
   server = await startTestServer({ runtime: new LocalRuntime({ vmDriver, scope: `proxy-vm-${process.pid}` }) });
   expect(
     (await server.api(server.adminToken, 'POST', '/api/v1/labs', LAB, { 'content-type': 'application/yaml' })).status,

@@ -10,9 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
 import { bridgeName } from '../../server/runtime/local/names.js';
-import { QemuVmDriver } from '../../server/runtime/local/vm/qemu-driver.js';
-import { instanceOf, newInstanceId, podman, prepareLocalRuntime, REPO } from './local-runtime-setup.js';
-import { buildVmImage, linkExists, qemuProcesses } from './local-vm-helpers.js';
+import { instanceOf, newInstanceId, podman, prepareLocalRuntime } from './local-runtime-setup.js';
+import { buildVmImage, linkExists, qemuProcesses, testVmDriver } from './local-vm-helpers.js';
 
 const mixed = {
   name: 'mixed',
@@ -38,14 +37,7 @@ describe('local runtime: containers and VMs on one instance network', () => {
     prepareLocalRuntime(['shell']);
     buildVmImage('tiny-vm');
     work = await mkdtemp(path.join(os.tmpdir(), 'lab-runtime-vm-'));
-    const vmDriver = new QemuVmDriver({
-      imagesDir: path.join(REPO, '.cache/images/vm'),
-      stateDir: path.join(work, 'state'),
-      socketDir: path.join(work, 's'),
-      // The machine is shared and QEMU may run without KVM: boots can be slow.
-      bootTimeout: 240,
-      powerdownTimeout: 10,
-    });
+    const vmDriver = testVmDriver(work);
     runtime = new LocalRuntime({ vmDriver, scope: 'test-local-runtime-vm' });
   }, 1_200_000);
 

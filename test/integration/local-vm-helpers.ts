@@ -8,12 +8,26 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type net from 'node:net';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemSchema } from '../../server/domain/lab/schema.js';
+import { QemuVmDriver, type QemuVmDriverOptions } from '../../server/runtime/local/vm/qemu-driver.js';
 import type { VmNetwork } from '../../server/runtime/local/vm-driver.js';
 import type { SystemSpec } from '../../server/runtime/runtime.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A VM driver on the built images with its state under `work`; slow boots allowed (shared machine, maybe no KVM). */
+export function testVmDriver(work: string, options: QemuVmDriverOptions = {}): QemuVmDriver {
+  return new QemuVmDriver({
+    imagesDir: path.join(REPO, '.cache/images/vm'),
+    stateDir: path.join(work, 'state'),
+    socketDir: path.join(work, 's'),
+    bootTimeout: 240,
+    powerdownTimeout: 10,
+    ...options,
+  });
+}
 
 export function buildVmImage(name: 'tiny-vm' | 'debian-vm'): void {
   execFileSync(`${REPO}deploy/images/vm/build.sh`, [name], { stdio: ['ignore', 'inherit', 'inherit'] });

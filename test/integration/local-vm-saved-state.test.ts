@@ -8,21 +8,20 @@ import { mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DriverLog, QemuVmDriver } from '../../server/runtime/local/vm/qemu-driver.js';
+import type { DriverLog, QemuVmDriver } from '../../server/runtime/local/vm/qemu-driver.js';
 import { pathsOf, readRecord } from '../../server/runtime/local/vm/vm-state.js';
 import {
   buildVmImage,
   createBridge,
   qemuProcesses,
-  REPO,
   readUntil,
   type TestBridge,
+  testVmDriver,
   vmNetwork,
   vmSystem,
 } from './local-vm-helpers.js';
 
 const TINY = 'lab-orchestrator/tiny-vm';
-const IMAGES = path.join(REPO, '.cache/images/vm');
 const STUDENT = { name: 'student', password: 'pw-Of-server-1' };
 
 let bridge: TestBridge;
@@ -41,13 +40,9 @@ beforeAll(async () => {
   buildVmImage('tiny-vm');
   bridge = createBridge();
   work = await mkdtemp(path.join(os.tmpdir(), 'lab-vm-saved-'));
-  driver = new QemuVmDriver({
-    imagesDir: IMAGES,
-    stateDir: path.join(work, 'state'),
-    socketDir: path.join(work, 's'),
+  driver = testVmDriver(work, {
     templatesDir: path.join(work, 'templates'),
     savedState: true,
-    bootTimeout: 240,
     powerdownTimeout: 5,
     log,
   });

@@ -21,6 +21,7 @@ import {
   REPO,
   readUntil,
   type TestBridge,
+  testVmDriver,
   vmNetwork,
   vmSystem,
 } from './local-vm-helpers.js';
@@ -37,13 +38,7 @@ beforeAll(async () => {
   buildVmImage('tiny-vm');
   bridge = createBridge();
   work = await mkdtemp(path.join(os.tmpdir(), 'lab-vm-test-'));
-  driver = new QemuVmDriver({
-    imagesDir: IMAGES,
-    stateDir: path.join(work, 'state'),
-    socketDir: path.join(work, 's'),
-    bootTimeout: 240,
-    powerdownTimeout: 10,
-  });
+  driver = testVmDriver(work);
 });
 
 afterAll(async () => {
