@@ -18,14 +18,14 @@ import { sessionRoutes } from './api/session.js';
 import { ticketRoutes } from './api/tickets.js';
 import { tutorialRoutes } from './api/tutorials.js';
 import { userRoutes } from './api/users.js';
-import type { Config } from './config.js';
+import { type Config, trustProxy } from './config.js';
 import { HttpError } from './errors.js';
 import type { TicketBook } from './gateway/tickets.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
 import type { SecretBox } from './secrets.js';
 import type { InstanceLifecycle } from './services/instances.js';
-import { LabCatalog } from './services/labs.js';
+import { LabCatalog, type LabImportListener } from './services/labs.js';
 import type { WarmPools } from './services/pools.js';
 import type { TutorialService } from './services/tutorials.js';
 import type { Store } from './store/store.js';
@@ -46,6 +46,8 @@ export interface AppDeps {
   tickets?: TicketBook;
   /** More ways to recognise a user (browser session, LTI), after API tokens. */
   authenticators?: Authenticator[];
+  /** Told when an import stored a new lab version (the lab preparation job). */
+  onLabImported?: LabImportListener;
   /** Mounted before the API (e.g. /lti, the gateway's HTTP proxy, the client). */
   mount?: (app: express.Express) => void;
 }
@@ -57,9 +59,9 @@ export function createApp(deps: AppDeps) {
   const { config, log, store, lifecycle, secrets } = deps;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', trustProxy(config.TRUST_PROXY));
   const metrics = createMetrics(store);
-  const catalog = new LabCatalog(store);
+  const catalog = new LabCatalog(store, deps.onLabImported);
 
   app.use(
     pinoHttp({

@@ -3,6 +3,7 @@
  * with one schema. A wrong value stops start-up with a message naming the
  * variable and the reason.
  */
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -18,6 +19,18 @@ export const configSchema = z.object({
     .string()
     .refine((v) => v.split(',').every((u) => URL.canParse(u.trim())), 'expected comma-separated URLs')
     .optional(),
+  /**
+   * Which peers' X-Forwarded-For / -Proto Express believes (client addresses for sign-in limits and logs):
+   * `loopback` (a proxy on this machine), `false`, `true`, a hop count, or comma-separated addresses, CIDRs and
+   * the names loopback, linklocal, uniquelocal. Set it to the reverse proxy in front of the tool.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('loopback')
+    .refine(
+      (v) => trustProxy(v) !== undefined,
+      'expected true, false, a hop count, or comma-separated addresses/CIDRs/loopback/linklocal/uniquelocal',
+    ),
   MONGODB_URI: z
     .string({ error: 'is required: a MongoDB connection string such as mongodb://127.0.0.1:27017/lab-orchestrator' })
     .regex(/^mongodb(\+srv)?:\/\//, 'expected a MongoDB connection string starting with mongodb://'),
@@ -95,6 +108,25 @@ export class ConfigError extends Error {
 export function decodeKey(text: string): Buffer | undefined {
   const bytes = /^[0-9a-f]{64}$/i.test(text) ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
   return bytes.length === 32 ? bytes : undefined;
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** TRUST_PROXY as Express's `trust proxy` setting takes it; undefined when the text is none of its forms. */
+export function trustProxy(text: string): boolean | number | string[] | undefined {
+  const v = text.trim();
+  if (v === 'true' || v === 'false') return v === 'true';
+  if (/^\d+$/.test(v)) return Number(v);
+  const items = v.split(',').map((x) => x.trim());
+  const valid = (item: string) => {
+    if (PROXY_NAMES.has(item)) return true;
+    const [address = '', prefix, ...rest] = item.split('/');
+    const family = net.isIP(address);
+    if (!family || rest.length) return false;
+    if (prefix === undefined) return true;
+    return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  };
+  return items.every(valid) ? items : undefined;
 }
 
 /** Reads the configuration; throws a ConfigError naming every wrong variable. */
