@@ -8,6 +8,8 @@ import {
   misfit,
   parseCpu,
   parseMemory,
+  pausedExpiryOf,
+  pausedSince,
   planExtension,
   sumResources,
   usageOf,
@@ -81,6 +83,27 @@ describe('paused age', () => {
     expect(decidePaused({ limits: {} }, t0, at(3600), 86400).kind).toBe('none');
     expect(decidePaused({ limits: {} }, t0, at(86400), 86400)).toMatchObject({ reason: 'paused for longer than 1 d' });
     expect(decidePaused({ limits: {} }, t0, at(10 * 86400), 0).kind).toBe('none');
+  });
+  it('has a deadline the limit after the pause, the one the reaper stops at; none without a limit', () => {
+    const lab = { limits: { maxPaused: 3600 } };
+    expect(pausedExpiryOf(lab, t0, 86400)).toEqual({ at: at(3600), cause: 'paused', limit: 3600 });
+    expect(pausedExpiryOf({ limits: {} }, t0, 86400)).toEqual({ at: at(86400), cause: 'paused', limit: 86400 });
+    expect(pausedExpiryOf({ limits: {} }, t0, 0)).toBeUndefined();
+    for (const i of [lab, { limits: {} }]) {
+      const deadline = pausedExpiryOf(i, t0, 600)!.at.getTime();
+      expect(decidePaused(i, t0, new Date(deadline - 1), 600).kind).toBe('none');
+      expect(decidePaused(i, t0, new Date(deadline), 600).kind).toBe('expire');
+    }
+  });
+  it('counts the paused age from the last pause', () => {
+    const history = [
+      { to: 'running', at: at(0) },
+      { to: 'paused', at: at(100) },
+      { to: 'running', at: at(200) },
+      { to: 'paused', at: at(300) },
+    ];
+    expect(pausedSince({ history, updatedAt: at(350) })).toEqual(at(300));
+    expect(pausedSince({ history: [], updatedAt: at(350) })).toEqual(at(350));
   });
 });
 

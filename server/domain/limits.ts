@@ -22,7 +22,8 @@
  * - Paused age: a paused instance still holds memory and disk (and counts
  *   against the quotas) while nobody uses it; after `maxPaused` seconds
  *   paused it is stopped (its progress stays; a start gives fresh systems).
- *   No warning: nobody is there to read one.
+ *   No warning: nobody is there to read one; the API shows the deadline
+ *   (`expiry` with cause `paused`) for the workspace to say it.
  */
 
 export type ExpiryCause = 'ttl' | 'idle';
@@ -106,20 +107,53 @@ export function expiryReason(i: LimitedInstance, cause: ExpiryCause): string {
   return `reached its maximum age of ${formatDuration(total)}${i.extensionsUsed ? ` (with ${i.extensionsUsed} extension(s))` : ''}`;
 }
 
+/** When a paused instance is stopped unless resumed, and the limit that says so (seconds). */
+export interface PausedExpiry {
+  at: Date;
+  cause: 'paused';
+  limit: number;
+}
+
 /**
- * What the reaper does with an instance paused since `pausedAt`: stop it
- * once it was paused longer than its limit (`maxPaused`, else
- * `defaultMaxPaused`; 0 = no limit).
+ * When an instance paused since `pausedAt` is stopped: its limit
+ * (`maxPaused`, else `defaultMaxPaused`) after the pause; undefined when
+ * it has no such limit (0). The reaper's rule (`decidePaused`) and the
+ * deadline the API shows for a paused instance.
  */
+export function pausedExpiryOf(
+  i: { limits: Pick<InstanceLimits, 'maxPaused'> },
+  pausedAt: Date,
+  defaultMaxPaused: number,
+): PausedExpiry | undefined {
+  const limit = i.limits.maxPaused ?? defaultMaxPaused;
+  if (limit <= 0) return undefined;
+  return { at: new Date(pausedAt.getTime() + limit * 1000), cause: 'paused', limit };
+}
+
+/** What the reaper does with an instance paused since `pausedAt`: stop it once its paused expiry has come. */
 export function decidePaused(
   i: { limits: Pick<InstanceLimits, 'maxPaused'> },
   pausedAt: Date,
   now: Date,
   defaultMaxPaused: number,
 ): Extract<ReaperDecision, { kind: 'none' } | { kind: 'expire' }> {
-  const limit = i.limits.maxPaused ?? defaultMaxPaused;
-  if (limit <= 0 || now.getTime() < pausedAt.getTime() + limit * 1000) return { kind: 'none' };
-  return { kind: 'expire', action: 'stop', reason: `paused for longer than ${formatDuration(limit)}`, cause: 'paused' };
+  const expiry = pausedExpiryOf(i, pausedAt, defaultMaxPaused);
+  if (!expiry || now.getTime() < expiry.at.getTime()) return { kind: 'none' };
+  return {
+    kind: 'expire',
+    action: 'stop',
+    reason: `paused for longer than ${formatDuration(expiry.limit)}`,
+    cause: 'paused',
+  };
+}
+
+/** When the instance last became paused: its last transition to `paused` (rows without history: their last update). */
+export function pausedSince(i: { history: { to: string; at: Date }[]; updatedAt: Date }): Date {
+  for (let k = i.history.length - 1; k >= 0; k--) {
+    const t = i.history[k]!;
+    if (t.to === 'paused') return new Date(t.at);
+  }
+  return i.updatedAt;
 }
 
 export function formatDuration(seconds: number): string {

@@ -7,10 +7,9 @@
  * than their limit (`maxPaused`): a paused instance holds memory, disk
  * and a place under the quotas. Runs on the leader only.
  */
-import { decide, decidePaused } from '../domain/limits.js';
+import { decide, decidePaused, pausedSince } from '../domain/limits.js';
 import type { Logger } from '../log.js';
 import type { InstanceLifecycle } from '../services/instances.js';
-import type { InstanceRecord } from '../store/instances.js';
 import type { Store } from '../store/store.js';
 import { PeriodicJob } from './periodic.js';
 
@@ -84,13 +83,4 @@ export class Reaper {
     }
     return report;
   }
-}
-
-/** When the instance last became paused (its last transition to `paused`; rows without history: last update). */
-function pausedSince(instance: InstanceRecord): Date {
-  for (let k = instance.history.length - 1; k >= 0; k--) {
-    const t = instance.history[k]!;
-    if (t.to === 'paused') return new Date(t.at);
-  }
-  return instance.updatedAt;
 }
