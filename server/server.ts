@@ -17,6 +17,7 @@ import { TicketBook } from './gateway/tickets.js';
 import { Admission } from './jobs/admission.js';
 import { BackgroundChecks } from './jobs/background-checks.js';
 import { GradeOutboxJob, GradeOutboxListener } from './jobs/grade-outbox.js';
+import { type LabPreparation, labPreparationFor } from './jobs/lab-preparation.js';
 import { Leadership } from './jobs/leadership.js';
 import { PoolKeeper } from './jobs/pools.js';
 import { Reaper } from './jobs/reaper.js';
@@ -44,6 +45,8 @@ export interface ServerHandle {
   /** Warm pools of pre-started instances, and their job (on the leader). */
   pools: WarmPools;
   poolKeeper?: PoolKeeper;
+  /** Prepares labs ahead of their first launch (on the leader), when the runtime can. */
+  labPreparation?: LabPreparation;
   /** Which background jobs this replica leads. */
   leadership: Leadership;
   /** The LTI tool (unless started with lti: false). */
@@ -68,6 +71,7 @@ export async function startServer(
   const runtime = opts.runtime === null ? undefined : (opts.runtime ?? (await createRuntime(config, log)));
   const lifecycle = new InstanceLifecycle(store, runtime, secrets, log, limitSettings(config));
   const leadership = new Leadership(store.leases, log, config.LEASE_TTL);
+  const labPreparation = labPreparationFor(runtime, store.labs, log);
   const pools = new WarmPools(store, lifecycle, runtime, secrets, log);
   lifecycle.usePools(pools);
   const tickets = new TicketBook({ store: store.tickets });
@@ -105,6 +109,9 @@ export async function startServer(
     tickets,
     tutorials,
     pools,
+    onLabImported: () => {
+      if (leadership.holds('lab-preparation')) labPreparation?.wake();
+    },
     mount: (a) => {
       lti?.mount(a);
       serveClient(a);
@@ -153,6 +160,7 @@ export async function startServer(
     };
     leadership.guard('pools', keeper);
   }
+  if (labPreparation) leadership.guard('lab-preparation', labPreparation);
   if (runtime && opts.reconcile !== false) {
     const r = new Reconciler(store, lifecycle, runtime, log);
     reconciler = r;
@@ -189,6 +197,7 @@ export async function startServer(
     ...(admission ? { admission } : {}),
     pools,
     ...(poolKeeper ? { poolKeeper } : {}),
+    ...(labPreparation ? { labPreparation } : {}),
     leadership,
     ...(lti ? { lti } : {}),
     tutorials,
@@ -202,6 +211,7 @@ export async function startServer(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await lifecycle.settleAll();
+      await labPreparation?.settle();
       await runtime?.close();
       await lti?.close();
       await store.close();

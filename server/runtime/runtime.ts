@@ -98,6 +98,13 @@ export interface Runtime {
   /** Raw RFB (VNC) bytes. */
   desktop(id: InstanceId, system: string): Promise<Duplex>;
   exec(id: InstanceId, system: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Optional: makes ahead of time what instances of this lab version start
+   * from (local: VM saved states), so the first learner does not wait for it.
+   * May take minutes; cheap when done already. A failure only means that
+   * instances start the slow way. Absent where nothing can be kept (KubeVirt).
+   */
+  prepare?(lab: InstanceSpec['lab']): Promise<void>;
   /** Releases connections and watches; does not touch instances. */
   close(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 /**
  * @file The lab catalog: every way a lab comes in (API JSON, zip, folder,
  * CLI) ends in `importBundle`, which validates with the one parser and
- * stores nothing unless the whole lab is valid.
+ * stores nothing unless the whole lab is valid. A stored new version is told
+ * to the import listener (the server's lab preparation, jobs/lab-preparation.ts).
  */
 import { canAuthorLabs, canEditLab, type Principal } from '../domain/access.js';
 import { bundleDigest, type LabBundle } from '../domain/lab/bundle.js';
@@ -10,8 +11,14 @@ import { badRequest, conflict, forbidden, notFound } from '../errors.js';
 import { LabExistsError, type LabVersion } from '../store/labs.js';
 import type { Store } from '../store/store.js';
 
+/** Told after an import stored a new version (e.g. to prepare its VMs); must not throw. */
+export type LabImportListener = (lab: { name: string; version: number }) => void;
+
 export class LabCatalog {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly onImported?: LabImportListener,
+  ) {}
 
   /** Validates a bundle; throws a 400 listing every problem. */
   validate(bundle: LabBundle) {
@@ -56,6 +63,7 @@ export class LabCatalog {
         target: `lab:${lab.name}`,
         details: { version: saved.version, changed: saved.changed },
       });
+      if (saved.changed) this.onImported?.({ name: lab.name, version: saved.version });
       return { name: lab.name, version: saved.version, changed: saved.changed };
     } catch (err) {
       if (err instanceof LabExistsError) throw conflict(err.message);

@@ -350,6 +350,28 @@ export class LocalRuntime implements Runtime {
     }
   }
 
+  /**
+   * The saved state of every VM system of the lab (VmDriver.warmUp), one
+   * after the other: the machine's cores are better spent on one cold boot
+   * at a time. Containers need nothing: their images are on this machine.
+   */
+  async prepare(lab: InstanceSpec['lab']): Promise<void> {
+    const vm = this.vm;
+    if (!vm?.warmUp) return;
+    const failed: string[] = [];
+    for (const definition of lab.definition.systems) {
+      if (definition.kind !== 'vm') continue;
+      try {
+        await vm.warmUp({ definition });
+      } catch (err) {
+        failed.push(`system ${definition.name}: ${errorMessage(err)}`);
+      }
+    }
+    if (failed.length > 0) {
+      throw new RuntimeError(`cannot prepare lab ${lab.name} version ${lab.version}: ${failed.join('; ')}`);
+    }
+  }
+
   async close(): Promise<void> {
     await this.vm?.close?.();
   }

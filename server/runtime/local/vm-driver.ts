@@ -53,7 +53,10 @@ export interface VmDriver {
   exec(instanceId: InstanceId, systemName: string, argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   /**
    * Prepares what VMs of this system start from (a saved state), so the
-   * first of them does not wait for it. Optional; a no-op where nothing is kept.
+   * first of them does not wait for it (LocalRuntime.prepare, when a lab
+   * version comes in and at start). Optional; a no-op where nothing is kept.
+   * A state that cannot be made is logged, not thrown (its VMs boot cold);
+   * it throws when the system cannot start at all (e.g. its image is missing).
    */
   warmUp?(system: SystemSpec): Promise<void>;
   /** Releases handles; does not touch VMs. Optional. */
