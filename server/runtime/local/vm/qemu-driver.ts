@@ -19,7 +19,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -41,6 +40,7 @@ import { checkInstanceId } from '../names.js';
 import type { VmDriver, VmNetwork } from '../vm-driver.js';
 import { type AccelChoice, probeAccel } from './accel.js';
 import { kernelIdentity, type SeedInput, writeSeed } from './cloud-init-seed.js';
+import { connectConsole } from './console-socket.js';
 import { GuestAgent } from './guest-agent.js';
 import { KeyedLock } from './keyed-lock.js';
 import { files, qemuArgs, type VmPaths } from './qemu-args.js';
@@ -49,6 +49,7 @@ import { qmp, runState } from './qmp.js';
 import { resumeWithIdentity } from './restore.js';
 import { SavedStates, SaveFailed, type Template, templateInputsOf } from './saved-state.js';
 import { coldBootReason, savedStateSwitch, type TemplateInputs } from './saved-state-key.js';
+import { openSerialTerminal, promptAgain } from './serial-terminal.js';
 import { ensureTap, removeTap } from './tap.js';
 import { resolveImage, type VmImage } from './vm-image.js';
 import { checkNetwork, cpuCount, memoryMiB } from './vm-spec.js';
@@ -101,6 +102,8 @@ const RESTORE_TIMEOUT_MS = 60_000;
 const SAVE_RETRY_MS = 10 * 60_000;
 
 const READY_MARKER = 'ready';
+/** How long a restored VM's console gets to print its own prompt (serial-terminal.ts, promptAgain). */
+const PROMPT_AGAIN_MS = 2000;
 
 export class QemuVmDriver implements VmDriver {
   readonly imagesDir: string;
@@ -332,8 +335,11 @@ export class QemuVmDriver implements VmDriver {
       },
       RESTORE_TIMEOUT_MS,
     );
+    const f = files(paths);
+    await promptAgain(f.serial, f.serialLog, PROMPT_AGAIN_MS);
+    const prompt = lap();
     await writeFile(this.readyMarker(paths), new Date().toISOString());
-    return { disk, qemu, ...phases };
+    return { disk, qemu, ...phases, prompt };
   }
 
   /** Template folders that VMs' overlays stand on. */
@@ -521,16 +527,15 @@ export class QemuVmDriver implements VmDriver {
     });
   }
 
+  /** Opens on the screen the guest printed last (serial-terminal.ts), then live. */
   async terminal(instanceId: InstanceId, systemName: string, _size: TerminalSize): Promise<TerminalStream> {
-    const paths = await this.runningPaths(instanceId, systemName);
-    const socket = await connect(files(paths).serial);
-    // A serial line carries no window size: resize is a no-op (the guest keeps 80x24 unless told with stty).
-    return Object.assign(socket, { resize: async (_: TerminalSize) => {} });
+    const f = files(await this.runningPaths(instanceId, systemName));
+    return openSerialTerminal(f.serial, f.serialLog);
   }
 
   async desktop(instanceId: InstanceId, systemName: string): Promise<Duplex> {
     const paths = await this.runningPaths(instanceId, systemName);
-    return connect(files(paths).vnc);
+    return connectConsole(files(paths).vnc);
   }
 
   async exec(instanceId: InstanceId, systemName: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
@@ -625,17 +630,4 @@ function asUser(user: string, argv: string[]): string[] {
     throw new RuntimeError(`exec user "${user}" is not a Unix user name`, 'bad-spec');
   const quoted = argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
   return ['su', '-s', '/bin/sh', '-c', `exec ${quoted}`, user];
-}
-
-function connect(socketPath: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(socketPath);
-    socket.once('connect', () => {
-      socket.removeListener('error', reject);
-      resolve(socket);
-    });
-    socket.once('error', (err) =>
-      reject(new RuntimeError(`cannot reach the VM console: ${err.message}`, 'unavailable', { cause: err })),
-    );
-  });
 }
