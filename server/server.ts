@@ -26,7 +26,8 @@ import { createLogger, type Logger } from './log.js';
 import { createRuntime } from './runtime/create.js';
 import type { Runtime } from './runtime/runtime.js';
 import { loadSecretKey, SecretBox } from './secrets.js';
-import { InstanceLifecycle, type LimitSettings } from './services/instances.js';
+import { InstanceLifecycle } from './services/instances.js';
+import type { LimitSettings } from './services/limits.js';
 import { WarmPools } from './services/pools.js';
 import { ProgressEvents } from './services/progress-events.js';
 import { TutorialService } from './services/tutorials.js';
@@ -230,5 +231,6 @@ export function limitSettings(config: Config): LimitSettings {
     },
     queueMax: config.QUEUE_MAX,
     defaultExtensions: config.LIMIT_EXTENSIONS,
+    defaultMaxPaused: config.LIMIT_MAX_PAUSED,
   };
 }

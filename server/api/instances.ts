@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { instructedCourses, isAdmin } from '../domain/access.js';
-import { INSTANCE_ACTIONS, INSTANCE_STATES } from '../domain/instance/state.js';
-import { expiryOf } from '../domain/limits.js';
+import { INSTANCE_ACTIONS, INSTANCE_STATES, type InstanceAction } from '../domain/instance/state.js';
+import { expiryOf, pausedExpiryOf, pausedSince } from '../domain/limits.js';
+import { badRequest } from '../errors.js';
 import type { SecretBox } from '../secrets.js';
-import { checkAction, type InstanceLifecycle } from '../services/instances.js';
+import type { InstanceLifecycle } from '../services/instances.js';
 import type { InstanceRecord } from '../store/instances.js';
 import type { Store } from '../store/store.js';
 import type { ApiRouter } from './routes.js';
@@ -24,24 +25,35 @@ export const instanceView = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   lastActivityAt: z.string(),
-  /** While running: when the lab stops (or pauses) unless extended or used, and why. */
   expiry: z
     .object({
-      at: z.string(),
-      cause: z.enum(['ttl', 'idle']),
-      /** The TTL deadline (maximum age). */
-      expiresAt: z.string().optional(),
-      /** Set once the warning phase began: show the countdown and "I am still here". */
-      warnedAt: z.string().optional(),
+      at: z.string().describe('when the limits stop (or, by the lab, pause) the instance unless something happens'),
+      cause: z
+        .enum(['ttl', 'idle', 'paused'])
+        .describe(
+          'ttl: its maximum age (extend to move it); idle: nobody used it (any use moves it); ' +
+            'paused: paused longer than the lab allows (maxPaused, else LIMIT_MAX_PAUSED), always a stop; resume to avoid it',
+        ),
+      expiresAt: z.string().optional().describe('the maximum age deadline, once the instance ran'),
+      warnedAt: z
+        .string()
+        .optional()
+        .describe('set once the warning phase began (running only): show a countdown and "I am still here"'),
       extensionsUsed: z.number(),
       extensionsLeft: z.number(),
     })
-    .optional(),
+    .optional()
+    .describe(
+      'While running, or paused with a paused-age limit: the next stop (or pause) by the limits, and why; ' +
+        'absent in other states and for a paused instance without a limit',
+    ),
   /** While requested: the place in the queue for capacity (1 = next). */
   queuePosition: z.number().optional(),
 });
 
-export function instanceJson(i: InstanceRecord) {
+/** An instance as the API shows it; `defaultMaxPaused` is the server's LIMIT_MAX_PAUSED (for the paused deadline). */
+export function instanceJson(i: InstanceRecord, defaultMaxPaused: number) {
+  const expiry = expiryJson(i, defaultMaxPaused);
   return {
     id: i.id,
     lab: i.labName,
@@ -53,31 +65,45 @@ export function instanceJson(i: InstanceRecord) {
     createdAt: i.createdAt,
     updatedAt: i.updatedAt,
     lastActivityAt: i.lastActivityAt,
-    // Limits watch running instances only (a paused one uses no CPU and sees no activity).
-    ...(i.state === 'running' ? { expiry: expiryJson(i) } : {}),
+    ...(expiry ? { expiry } : {}),
   };
 }
 
-function expiryJson(i: InstanceRecord) {
+/**
+ * The next stop by the limits, from the rules the reaper applies
+ * (domain/limits.ts): TTL and idle while running; while paused only the
+ * paused age counts (a paused instance uses no CPU and sees no activity).
+ */
+function expiryJson(i: InstanceRecord, defaultMaxPaused: number) {
   const e = expiryOf(i, 0);
-  return {
-    at: e.at,
-    cause: e.cause,
+  const common = {
     ...(i.expiresAt ? { expiresAt: i.expiresAt } : {}),
-    ...(i.warnedAt ? { warnedAt: i.warnedAt } : {}),
     extensionsUsed: i.extensionsUsed,
     extensionsLeft: e.extensionsLeft,
   };
+  if (i.state === 'running') {
+    return { at: e.at, cause: e.cause, ...common, ...(i.warnedAt ? { warnedAt: i.warnedAt } : {}) };
+  }
+  if (i.state !== 'paused') return undefined;
+  const paused = pausedExpiryOf(i, pausedSince(i), defaultMaxPaused);
+  return paused && { at: paused.at, cause: paused.cause, ...common };
 }
 
 /** With the queue position of a requested instance. */
 async function withQueue(lifecycle: InstanceLifecycle, i: InstanceRecord) {
-  const queuePosition = await lifecycle.queuePosition(i);
-  return { ...instanceJson(i), ...(queuePosition ? { queuePosition } : {}) };
+  const queuePosition = await lifecycle.limits.queuePosition(i);
+  return { ...instanceJson(i, lifecycle.limits.defaultMaxPaused), ...(queuePosition ? { queuePosition } : {}) };
+}
+
+export function checkAction(action: string): InstanceAction {
+  const actions: readonly string[] = INSTANCE_ACTIONS;
+  if (!actions.includes(action)) throw badRequest(`unknown action "${action}": expected ${actions.join(', ')}`);
+  return action as InstanceAction;
 }
 
 export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: InstanceLifecycle, secrets: SecretBox): void {
   const tag = 'instances';
+  const view = (i: InstanceRecord) => instanceJson(i, lifecycle.limits.defaultMaxPaused);
   api.route(
     {
       method: 'post',
@@ -118,7 +144,7 @@ export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: Instance
               ownerId: principal.user.id,
               courseIds: instructedCourses(principal),
             });
-      return list.map(instanceJson);
+      return list.map(view);
     },
   );
   api.route(
@@ -154,7 +180,7 @@ export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: Instance
         status: 202,
         response: instanceView,
       },
-      async ({ principal, params }) => instanceJson(await lifecycle.act(principal, params.id!, checkAction(action))),
+      async ({ principal, params }) => view(await lifecycle.act(principal, params.id!, checkAction(action))),
     );
   }
   api.route(
@@ -166,7 +192,8 @@ export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: Instance
         '"I am still here": reset the idle timer and add one TTL to the maximum age (limited number per run; 409 when none is left)',
       response: instanceView,
     },
-    async ({ principal, params }) => instanceJson(await lifecycle.extend(principal, params.id!)),
+    async ({ principal, params }) =>
+      view(await lifecycle.limits.extend(principal, await lifecycle.reachable(principal, params.id!))),
   );
   api.route(
     { method: 'delete', path: '/instances/:id', tag, summary: 'Stop an instance and forget it' },

@@ -2,67 +2,41 @@
  * @file The instance lifecycle: applies actions to instances, records every
  * transition in the database first (what should be), then drives the
  * runtime (what is). Long runtime work (provision, destroy) runs in the
- * background; the reconciler (server/jobs/reconciler.ts) finishes whatever a
- * crash interrupted.
+ * background (services/instance-work.ts); the reconciler
+ * (server/jobs/reconciler.ts) finishes whatever a crash interrupted.
  *
- * Limits (domain/limits.ts): a new instance is `requested` (the queue) until
- * the admission job (server/jobs/admission.ts) finds capacity for it; the
- * reaper (server/jobs/reaper.ts) stops or pauses expired ones through
+ * Limits (services/limits.ts): a new instance needs room and is `requested`
+ * (the queue) until the admission job (server/jobs/admission.ts) admits it;
+ * the reaper (server/jobs/reaper.ts) stops or pauses expired ones through
  * `expire`. Actions of a user count as activity for the idle timer.
  */
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import { canReachInstance, isAdmin, type Principal } from '../domain/access.js';
 import { type InstanceAction, type InstanceState, isActive, planAction } from '../domain/instance/state.js';
 import type { LabDefinition } from '../domain/lab/schema.js';
-import {
-  type Capacity,
-  type InstanceLimits,
-  misfit,
-  planExtension,
-  type ReaperDecision,
-  sumResources,
-  usageOf,
-} from '../domain/limits.js';
-import { badRequest, conflict, forbidden, HttpError, notFound, notImplemented } from '../errors.js';
+import { type InstanceLimits, type ReaperDecision, sumResources } from '../domain/limits.js';
+import { conflict, forbidden, HttpError, notFound, notImplemented } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { InstanceSpec, Runtime } from '../runtime/runtime.js';
-import { generatePassword, newInstanceId, type SecretBox } from '../secrets.js';
-import type { InstanceRecord, StoredCredential } from '../store/instances.js';
+import { newInstanceId, type SecretBox } from '../secrets.js';
+import type { InstanceRecord } from '../store/instances.js';
 import { retryBusy } from '../store/retry.js';
 import type { Store } from '../store/store.js';
+import { buildSpec, newCredentials } from './instance-spec.js';
+import { InstanceWork } from './instance-work.js';
+import { HOLDING, type LimitSettings, Limits, labLimits, NO_LIMITS } from './limits.js';
 
-const ACTIVE: InstanceState[] = ['requested', 'provisioning', 'running', 'paused', 'stopping'];
-/** States in which an instance holds runtime resources (counted against capacity). */
-export const HOLDING: InstanceState[] = ['provisioning', 'running', 'paused', 'stopping'];
-
-/** How long a claim on an instance's background work lasts without renewal (renewed every third). */
-const WORK_CLAIM_MS = 15_000;
-
-export interface LimitSettings {
-  capacity: Capacity;
-  /** Requested instances that may wait; 0 = refuse instead of queueing. */
-  queueMax: number;
-  /** Extensions per run when the lab does not say. */
-  defaultExtensions: number;
-}
+const ACTIVE: InstanceState[] = ['requested', ...HOLDING];
 
 /** How long a launch's answer waits for the admission round it started (ms). */
 const ADMISSION_WAIT_MS = 3000;
 
-const NO_LIMITS: LimitSettings = {
-  capacity: { instances: 0, cpu: 0, memory: 0, perCourse: 0 },
-  queueMax: 1000,
-  defaultExtensions: 2,
-};
-
 export class InstanceLifecycle {
-  /** Background work per instance, so that work on one instance never overlaps. */
-  private readonly work = new Map<string, Promise<void>>();
   /** Called once per accepted reset, before the runtime work (the tutorial service keeps or clears progress). */
   onReset: ((instance: InstanceRecord) => Promise<void>) | undefined;
-  /** This process, as the holder of work claims (several replicas share one database). */
-  readonly workerId = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  /** The server's limits: room, queue, idle timer, extensions. */
+  readonly limits: Limits;
+  /** Background work per instance, claimed across replicas. */
+  private readonly work: InstanceWork;
   /** Admits queued instances (the admission job); without one, instances start at once. */
   private admitter?: { drain(): Promise<void>; wake(): void };
   /** Warm pools (services/pools.ts); without them every launch starts a new instance. */
@@ -73,8 +47,11 @@ export class InstanceLifecycle {
     private readonly runtime: Runtime | undefined,
     private readonly secrets: SecretBox,
     private readonly log: Logger,
-    readonly limits: LimitSettings = NO_LIMITS,
-  ) {}
+    limits: LimitSettings = NO_LIMITS,
+  ) {
+    this.limits = new Limits(store, log, limits);
+    this.work = new InstanceWork(store, log);
+  }
 
   /** Wires the warm pools (server.ts): create() claims a ready member before it starts a new instance. */
   usePools(pools: PoolClaimer): void {
@@ -135,7 +112,7 @@ export class InstanceLifecycle {
       if (claimed) return claimed;
     }
     const resources = sumResources(lab.systems);
-    await this.checkRoom({ ...(input.courseId ? { courseId: input.courseId } : {}), resources });
+    await this.limits.checkRoom({ ...(input.courseId ? { courseId: input.courseId } : {}), resources });
     const credentials = newCredentials(lab, this.secrets);
     const record = await this.store.instances.create({
       id: newInstanceId(),
@@ -166,37 +143,9 @@ export class InstanceLifecycle {
     return (await this.store.instances.get(record.id)) ?? record;
   }
 
-  /**
-   * Refuses a new instance when it could never get in line: it is bigger
-   * than the whole capacity, the queue is full, or queueing is off
-   * (QUEUE_MAX=0) and there is no room now.
-   */
-  private async checkRoom(need: { courseId?: string; resources: { cpu: number; memory: number } }): Promise<void> {
-    const { capacity, queueMax } = this.limits;
-    const cpu = capacity.cpu > 0 && need.resources.cpu > capacity.cpu;
-    const memory = capacity.memory > 0 && need.resources.memory > capacity.memory;
-    if (cpu || memory) {
-      throw conflict(
-        `this lab needs more ${cpu ? 'CPU' : 'memory'} than the lab machines have in all; ask an administrator`,
-      );
-    }
-    if (queueMax === 0) {
-      const why = misfit(need, usageOf(await this.holding()), capacity);
-      if (why) throw new HttpError(429, `no room for your lab now: ${why}; try again in a few minutes`);
-      return;
-    }
-    const queued = await this.store.instances.countQueued();
-    if (queued >= queueMax) {
-      throw new HttpError(
-        429,
-        `no room for your lab now: ${queued} launch(es) are already waiting, the most the queue takes; try again in a few minutes`,
-      );
-    }
-  }
-
-  /** The instances that hold runtime resources (for admission and the admin view). */
+  /** The instances that hold runtime resources (the admission job, the warm pools). */
   async holding(): Promise<InstanceRecord[]> {
-    return this.store.instances.list({ states: HOLDING });
+    return this.limits.holding();
   }
 
   /**
@@ -207,51 +156,13 @@ export class InstanceLifecycle {
     const moved = await this.store.instances.transition(instance, 'provisioning', 'system');
     if (!moved) return false;
     await this.store.instances.newRun(moved.id);
-    this.schedule(moved.id, () => this.provision(moved));
+    this.work.schedule(moved.id, () => this.provision(moved));
     return true;
-  }
-
-  /** 1-based place in the queue of a requested instance. */
-  async queuePosition(instance: InstanceRecord): Promise<number | undefined> {
-    return instance.state === 'requested' ? this.store.instances.queuePosition(instance) : undefined;
   }
 
   /** Records activity (an action, a check) for the idle timer. */
   async noteActivity(id: string): Promise<void> {
-    // Best effort: a missed touch only brings the idle warning earlier; it never fails the action.
-    await retryBusy(() => this.store.instances.touch(id)).catch((err) =>
-      this.log.warn({ err, instance: id }, 'could not record activity'),
-    );
-  }
-
-  /**
-   * "I am still here": resets the idle timer and, when the maximum age comes
-   * first, adds one TTL to it within the lab's number of extensions
-   * (domain/limits.ts). Refused (409) when an extension is needed and none
-   * is left; the call still counts as activity.
-   */
-  async extend(p: Principal, id: string): Promise<InstanceRecord> {
-    const instance = await this.reachable(p, id);
-    if (instance.state !== 'running' && instance.state !== 'paused') {
-      throw conflict(`cannot extend an instance that is ${instance.state}; only a running or paused one`);
-    }
-    await this.noteActivity(id);
-    const plan = planExtension(instance, new Date());
-    if (plan.kind === 'refused') throw conflict(plan.message);
-    if (plan.kind === 'present') {
-      if (instance.warnedAt) await this.store.instances.clearWarning(id, instance.warnedAt);
-      await this.store.audit.record({ actorId: p.user.id, action: 'instance.still-here', target: `instance:${id}` });
-      return (await this.store.instances.get(id)) ?? instance;
-    }
-    const extended = await this.store.instances.extend(id, instance.extensionsUsed, plan);
-    if (!extended) throw conflict(`instance ${id} was extended at the same time; look again`);
-    await this.store.audit.record({
-      actorId: p.user.id,
-      action: 'instance.extend',
-      target: `instance:${id}`,
-      details: { expiresAt: plan.expiresAt.toISOString(), extensionsUsed: plan.extensionsUsed },
-    });
-    return extended;
+    await this.limits.noteActivity(id);
   }
 
   /**
@@ -267,13 +178,13 @@ export class InstanceLifecycle {
     await this.store.audit.record({
       action: `instance.expire.${decision.action}`,
       target: `instance:${instance.id}`,
-      details: { reason: decision.reason, cause: decision.cause, replica: this.workerId },
+      details: { reason: decision.reason, cause: decision.cause, replica: this.work.workerId },
     });
     this.log.info({ instance: instance.id, reason: decision.reason }, `instance ${to} by its limits`);
     if (to === 'paused') {
-      await this.runExclusive(instance.id, () => runtime.pause(instance.id)).catch((err) => this.fail(moved, err));
+      await this.work.exclusive(instance.id, () => runtime.pause(instance.id)).catch((err) => this.fail(moved, err));
     } else {
-      this.schedule(instance.id, () => this.teardown(moved));
+      this.work.schedule(instance.id, () => this.teardown(moved));
     }
     return true;
   }
@@ -286,9 +197,9 @@ export class InstanceLifecycle {
     await this.store.audit.record({
       action: 'instance.retire',
       target: `instance:${instance.id}`,
-      details: { reason, replica: this.workerId },
+      details: { reason, replica: this.work.workerId },
     });
-    this.schedule(instance.id, () => this.teardown(moved));
+    this.work.schedule(instance.id, () => this.teardown(moved));
     return true;
   }
 
@@ -298,7 +209,7 @@ export class InstanceLifecycle {
    * a failure fails the instance with a reason the learner reads.
    */
   afterClaim(instance: InstanceRecord, job: () => Promise<void>): void {
-    this.schedule(instance.id, async () => {
+    this.work.schedule(instance.id, async () => {
       try {
         await job();
       } catch (err) {
@@ -311,7 +222,7 @@ export class InstanceLifecycle {
   /** Removes what the runtime holds of a stopped or failed instance and forgets its record (no principal: jobs). */
   async discard(instance: InstanceRecord): Promise<void> {
     const runtime = this.requireRuntime();
-    await this.runExclusive(instance.id, () => runtime.destroy(instance.id));
+    await this.work.exclusive(instance.id, () => runtime.destroy(instance.id));
     await retryBusy(() => this.store.instances.delete(instance.id));
   }
 
@@ -330,7 +241,7 @@ export class InstanceLifecycle {
       );
       if (!moved) continue;
       stopped.push(moved.id);
-      this.schedule(moved.id, () => this.teardown(moved));
+      this.work.schedule(moved.id, () => this.teardown(moved));
     }
     await this.store.audit.record({
       actorId: p.user.id,
@@ -352,8 +263,7 @@ export class InstanceLifecycle {
     const newRun = action === 'start' && (instance.state === 'stopped' || instance.state === 'failed');
     if (newRun) {
       // Starting again needs room as a new instance does (it cannot wait in the queue: stopped → provisioning).
-      const why = misfit(instance, usageOf(await this.holding()), this.limits.capacity);
-      if (why) throw new HttpError(429, `no room to start your lab again now: ${why}; try again in a few minutes`);
+      await this.limits.checkRoomToRestart(instance);
     }
     const moved = await this.store.instances.transition(instance, plan.to, p.user.id);
     if (!moved) throw conflict(`instance ${id} changed while ${action} was asked; look again and retry`);
@@ -362,7 +272,7 @@ export class InstanceLifecycle {
       case 'pause':
       case 'resume':
         // Short and synchronous: the answer tells whether it worked.
-        await this.runExclusive(id, async () => {
+        await this.work.exclusive(id, async () => {
           try {
             await (action === 'pause' ? runtime.pause(id) : runtime.resume(id));
           } catch (err) {
@@ -376,17 +286,17 @@ export class InstanceLifecycle {
       case 'start':
         if (newRun) await this.store.instances.newRun(id);
         if (plan.to === 'running') {
-          await this.runExclusive(id, () => runtime.resume(id));
+          await this.work.exclusive(id, () => runtime.resume(id));
           return moved;
         }
-        this.schedule(id, () => this.provision(moved));
+        this.work.schedule(id, () => this.provision(moved));
         return moved;
       case 'reset':
         await this.onReset?.(moved);
-        this.schedule(id, () => this.provision(moved, { reset: true }));
+        this.work.schedule(id, () => this.provision(moved, { reset: true }));
         return moved;
       case 'stop':
-        this.schedule(id, () => this.teardown(moved));
+        this.work.schedule(id, () => this.teardown(moved));
         return moved;
     }
   }
@@ -398,7 +308,7 @@ export class InstanceLifecycle {
       await this.act(p, id, 'stop');
       await this.settled(id);
     } else if (this.runtime) {
-      await this.runExclusive(id, () => this.runtime!.destroy(id));
+      await this.work.exclusive(id, () => this.runtime!.destroy(id));
     }
     await this.store.audit.record({ actorId: p.user.id, action: 'instance.delete', target: `instance:${id}` });
     await this.store.instances.delete(id);
@@ -418,8 +328,8 @@ export class InstanceLifecycle {
   drive(instance: InstanceRecord): void {
     if (this.busy(instance.id)) return;
     // Requested instances wait for the admission job; work another replica is doing is left to it.
-    if (instance.state === 'provisioning') this.schedule(instance.id, () => this.provision(instance), true);
-    else if (instance.state === 'stopping') this.schedule(instance.id, () => this.teardown(instance), true);
+    if (instance.state === 'provisioning') this.work.schedule(instance.id, () => this.provision(instance), true);
+    else if (instance.state === 'stopping') this.work.schedule(instance.id, () => this.teardown(instance), true);
   }
 
   /** Records that the runtime lost (part of) an instance that should be up. */
@@ -432,17 +342,17 @@ export class InstanceLifecycle {
   }
 
   /** Resolves when the background work of an instance (if any) is over. */
-  async settled(id: string): Promise<void> {
-    while (this.work.has(id)) await this.work.get(id);
+  settled(id: string): Promise<void> {
+    return this.work.settled(id);
   }
 
-  async settleAll(): Promise<void> {
-    while (this.work.size > 0) await Promise.allSettled([...this.work.values()]);
+  settleAll(): Promise<void> {
+    return this.work.settleAll();
   }
 
   /** Whether this process is working on the instance now (the reconciler leaves those alone). */
   busy(id: string): boolean {
-    return this.work.has(id);
+    return this.work.busy(id);
   }
 
   async spec(instance: InstanceRecord): Promise<InstanceSpec> {
@@ -492,47 +402,6 @@ export class InstanceLifecycle {
     await retryBusy(() => this.store.instances.transition(current, 'failed', 'system', reason));
     this.admitter?.wake();
   }
-
-  /**
-   * Runs background work on an instance, claimed in the database for this
-   * process while it runs. With `onlyIfUnclaimed` (the reconciler's drive),
-   * nothing happens while another replica holds a live claim.
-   */
-  private schedule(id: string, job: () => Promise<void>, onlyIfUnclaimed = false): void {
-    const claimed = async () => {
-      const until = () => new Date(Date.now() + WORK_CLAIM_MS);
-      const mine = await retryBusy(() =>
-        this.store.instances.claimWork(id, this.workerId, until(), new Date(), !onlyIfUnclaimed),
-      );
-      if (!mine) return;
-      const heartbeat = setInterval(() => {
-        void this.store.instances.claimWork(id, this.workerId, until()).catch(() => undefined);
-      }, WORK_CLAIM_MS / 3);
-      heartbeat.unref();
-      try {
-        await job();
-      } finally {
-        clearInterval(heartbeat);
-        await this.store.instances.releaseWork(id, this.workerId).catch(() => undefined);
-      }
-    };
-    void this.runExclusive(id, claimed).catch((err) => this.log.error({ err, instance: id }, 'background work failed'));
-  }
-
-  private async runExclusive<T>(id: string, job: () => Promise<T>): Promise<T> {
-    while (this.work.has(id)) await this.work.get(id)?.catch(() => undefined);
-    const run = job();
-    const tracked = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.work.set(id, tracked);
-    try {
-      return await run;
-    } finally {
-      if (this.work.get(id) === tracked) this.work.delete(id);
-    }
-  }
 }
 
 /** A launch that a warm pool member may serve. */
@@ -547,57 +416,4 @@ export interface PoolLaunch {
 /** What a launch of a lab may claim instead of starting a new instance (services/pools.ts). */
 export interface PoolClaimer {
   claim(p: Principal, launch: PoolLaunch): Promise<InstanceRecord | undefined>;
-}
-
-/** The limits an instance of the lab runs with (server defaults filled). */
-export function labLimits(lab: LabDefinition, defaultExtensions: number): InstanceLimits {
-  return {
-    ttl: lab.limits.ttl,
-    idle: lab.limits.idle,
-    onExpire: lab.limits.onExpire,
-    extensions: lab.limits.extensions ?? defaultExtensions,
-    ...(lab.limits.maxPaused !== undefined && { maxPaused: lab.limits.maxPaused }),
-  };
-}
-
-/** Credentials of a new instance: generated passwords (or the lab's fixed ones), sealed. */
-export function newCredentials(lab: LabDefinition, secrets: SecretBox): StoredCredential[] {
-  return lab.systems.flatMap((system) =>
-    system.user
-      ? [
-          {
-            system: system.name,
-            user: system.user.name,
-            passwordEnc: secrets.encrypt(
-              system.user.password === 'generate' ? generatePassword() : system.user.password,
-            ),
-          },
-        ]
-      : [],
-  );
-}
-
-/** The runtime's view of an instance: its lab version's systems with clear credentials. */
-export function buildSpec(
-  instance: InstanceRecord,
-  lab: LabDefinition,
-  decrypt: (sealed: string) => string,
-): InstanceSpec {
-  return {
-    id: instance.id,
-    owner: instance.ownerId,
-    lab: { name: instance.labName, version: instance.labVersion, definition: lab },
-    systems: lab.systems.map((definition) => {
-      const cred = instance.credentials.find((c) => c.system === definition.name);
-      return cred
-        ? { definition, credentials: { user: cred.user, password: decrypt(cred.passwordEnc) } }
-        : { definition };
-    }),
-  };
-}
-
-export function checkAction(action: string): InstanceAction {
-  const actions: readonly string[] = ['start', 'stop', 'pause', 'resume', 'reset'];
-  if (!actions.includes(action)) throw badRequest(`unknown action "${action}": expected ${actions.join(', ')}`);
-  return action as InstanceAction;
 }

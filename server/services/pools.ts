@@ -34,7 +34,8 @@ import type { InstanceRecord, StoredCredential } from '../store/instances.js';
 import type { Pool, PoolMember } from '../store/pools.js';
 import { retryBusy } from '../store/retry.js';
 import type { Store } from '../store/store.js';
-import { type InstanceLifecycle, newCredentials, type PoolLaunch } from './instances.js';
+import { newCredentials } from './instance-spec.js';
+import type { InstanceLifecycle, PoolLaunch } from './instances.js';
 
 /** The placeholder owner of unclaimed members (no sign-in maps to a `system:` key). */
 export const POOL_OWNER_KEY = 'system:warm-pool';
