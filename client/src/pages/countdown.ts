@@ -6,6 +6,9 @@
  * countdown and "I am still here", which extends the run
  * (POST /instances/:id/extend) while extensions are left.
  *
+ * A paused lab shows when its paused-age limit stops it unless resumed
+ * (`expiry.cause` "paused"): no warning, no extension (neither moves it).
+ *
  * The deadline is the server's (console traffic and checks move it there):
  * the page feeds every poll in through `update`; this only ticks the
  * seconds between polls. The countdown assumes the browser's clock agrees
@@ -15,11 +18,11 @@ import { api, errorMessage } from '../api.js';
 import { h } from '../dom.js';
 import { exact, extensionsLeftText, roughly } from './state-text.js';
 
-/** What GET /instances/:id says of the limits of a running instance (server/api/instances.ts). */
+/** What GET /instances/:id says of the limits of a running or paused instance (server/api/instances.ts). */
 export interface InstanceExpiry {
-  /** When the lab stops (or pauses) unless used or extended. */
+  /** When the lab stops (or pauses) unless used, extended or (paused) resumed. */
   at: string;
-  cause: 'ttl' | 'idle';
+  cause: 'ttl' | 'idle' | 'paused';
   /** The maximum age deadline. */
   expiresAt?: string;
   /** Set once the warning phase began. */
@@ -82,7 +85,7 @@ export class LabClock {
     this.ticker = window.setInterval(() => this.render(), 1000);
   }
 
-  /** Takes the latest instance from the server (undefined: not running, no clock). */
+  /** Takes the latest instance from the server (undefined: no limit ahead, no clock). */
   update(expiry: InstanceExpiry | undefined, limits: LabLimits = {}): void {
     this.expiry = expiry;
     this.limits = limits;
@@ -91,7 +94,7 @@ export class LabClock {
 
   /** Whether the deadline is near (the page then polls more often). */
   get urgent(): boolean {
-    return this.expiry !== undefined && (this.warned || this.left() < 2 * this.lead());
+    return this.expiry !== undefined && !this.paused && (this.warned || this.left() < 2 * this.lead());
   }
 
   dispose(): void {
@@ -107,8 +110,15 @@ export class LabClock {
     return warningLeadMs(this.expiry?.cause === 'ttl' ? this.limits.ttl : this.limits.idle);
   }
 
+  /** Paused: only the paused age counts, and nobody is there to warn. */
+  private get paused(): boolean {
+    return this.expiry?.cause === 'paused';
+  }
+
   private get warned(): boolean {
-    return this.expiry !== undefined && (this.expiry.warnedAt !== undefined || this.left() <= this.lead());
+    return (
+      this.expiry !== undefined && !this.paused && (this.expiry.warnedAt !== undefined || this.left() <= this.lead())
+    );
   }
 
   private get verb(): string {
@@ -118,7 +128,7 @@ export class LabClock {
   private render(): void {
     const e = this.expiry;
     this.clock.hidden = !e;
-    this.warning.hidden = !e || (!this.warned && !this.notice);
+    this.warning.hidden = !e || this.paused || (!this.warned && !this.notice);
     if (!e) return;
     const left = this.left();
     const verb = this.verb;
@@ -126,10 +136,17 @@ export class LabClock {
     const canExtend = e.extensionsLeft > 0;
 
     const deadline = new Date(e.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+    this.clockText.dataset.deadline = e.at;
+    if (e.cause === 'paused') {
+      setText(this.clockText, `stops at ${deadline} unless resumed`);
+      this.clockText.title = `The lab stops at ${deadline} if it stays paused: its systems are removed, your progress is kept`;
+      this.extendButton.hidden = true;
+      this.noExtensions.hidden = true;
+      return;
+    }
     const cause = e.cause === 'ttl' ? 'when it reaches its maximum age' : 'when nobody uses it';
     setText(this.clockText, `${verb} in ${roughly(left)}`);
     this.clockText.title = `The lab ${verb} at ${deadline} ${cause}${canExtend ? '' : '; no extensions left'}`;
-    this.clockText.dataset.deadline = e.at;
     // An extension only moves the maximum age; while the idle deadline is nearer, using the lab is what counts.
     this.extendButton.hidden = !canExtend || warned || e.cause === 'idle';
     this.extendButton.disabled = this.extending;

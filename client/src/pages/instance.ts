@@ -5,8 +5,8 @@
  *
  * The page polls GET /api/v1/instances/:id (fast while the lab starts or
  * stops or nears its limits, slower otherwise). A running lab shows the
- * time left before its limits stop it (countdown.ts); a queued one its
- * place in the queue. Consoles exist only while the instance runs;
+ * time left before its limits stop it, a paused one when it stops unless
+ * resumed (countdown.ts); a queued one its place in the queue. Consoles exist only while the instance runs;
  * each one is kept while the user switches tabs (a shell is not restarted
  * by looking at another system) and reconnects by itself after a blip.
  */
@@ -305,7 +305,8 @@ export function instancePage(root: HTMLElement, id: string): () => void {
         ),
       ),
     );
-    clock.update(detail.state === 'running' ? detail.expiry : undefined, lab?.limits);
+    // The server gives the limits' next stop while running or paused (absent when there is none).
+    clock.update(detail.state === 'running' || detail.state === 'paused' ? detail.expiry : undefined, lab?.limits);
     const message = bannerOf(detail);
     if (message) showBanner(message.text, message.level, BANNER_ACTION[detail.state]);
     else banner.hidden = true;
