@@ -41,8 +41,10 @@ class Preparer {
   }
 }
 
-function setUp() {
+/** A job on a catalog of `latest` (lab → latest version), started as the leader would. */
+function started(latest: Record<string, number>) {
   const catalog = new Catalog();
+  for (const [name, version] of Object.entries(latest)) catalog.latest.set(name, version);
   const preparer = new Preparer();
   const lines: Array<{ msg: string; lab?: string; err?: string }> = [];
   const log = createLogger(
@@ -55,34 +57,35 @@ function setUp() {
     }),
   );
   const job = new LabPreparation(catalog, preparer.prepare, log, 3600);
-  return { catalog, preparer, lines, job };
+  job.start();
+  /** Ends the next preparations in turn (an Error fails that one), then waits until nothing is prepared. */
+  const finish = async (...outcomes: Array<Error | undefined>) => {
+    for (const outcome of outcomes) await preparer.finish(outcome);
+    await job.settle();
+  };
+  const queued = () => job.waiting.map((l) => `${l.name}@${l.version}`);
+  return { catalog, preparer, lines, job, finish, queued };
 }
 
 describe('LabPreparation', () => {
   it('prepares the latest version of every lab at start, one at a time', async () => {
-    const { catalog, preparer, job } = setUp();
-    catalog.latest.set('alpha', 2).set('beta', 1);
-    job.start();
-    await preparer.finish();
-    await preparer.finish();
-    await job.settle();
+    const { preparer, job, finish } = started({ alpha: 2, beta: 1 });
+    job.wake(); // an import meanwhile: still one at a time
+    await job.sweepNow();
+    await finish(undefined, undefined);
     expect(preparer.calls).toEqual(['alpha@2', 'beta@1']);
     expect(preparer.maxActive).toBe(1);
     await job.stop();
   });
 
   it('a newer version replaces the queued older one; a version already handled is not prepared again', async () => {
-    const { catalog, preparer, job } = setUp();
-    catalog.latest.set('alpha', 1).set('beta', 1);
-    job.start();
+    const { catalog, preparer, job, finish, queued } = started({ alpha: 1, beta: 1 });
     await job.sweepNow();
-    expect(job.waiting.map((l) => `${l.name}@${l.version}`)).toEqual(['beta@1']);
+    expect(queued()).toEqual(['beta@1']);
     catalog.latest.set('beta', 2);
     await job.sweepNow();
-    expect(job.waiting.map((l) => `${l.name}@${l.version}`)).toEqual(['beta@2']);
-    await preparer.finish();
-    await preparer.finish();
-    await job.settle();
+    expect(queued()).toEqual(['beta@2']);
+    await finish(undefined, undefined);
     await job.sweepNow();
     await job.settle();
     expect(preparer.calls).toEqual(['alpha@1', 'beta@2']);
@@ -90,12 +93,8 @@ describe('LabPreparation', () => {
   });
 
   it('logs a failure and goes on with the next lab', async () => {
-    const { catalog, preparer, lines, job } = setUp();
-    catalog.latest.set('alpha', 1).set('beta', 1);
-    job.start();
-    await preparer.finish(new Error('image lab-orchestrator/tiny-vm is not built'));
-    await preparer.finish();
-    await job.settle();
+    const { preparer, lines, job, finish } = started({ alpha: 1, beta: 1 });
+    await finish(new Error('image lab-orchestrator/tiny-vm is not built'), undefined);
     expect(preparer.calls).toEqual(['alpha@1', 'beta@1']);
     const failure = lines.find((l) => l.msg.startsWith('cannot prepare lab'));
     expect(failure).toMatchObject({ lab: 'alpha', err: 'image lab-orchestrator/tiny-vm is not built' });
@@ -104,19 +103,14 @@ describe('LabPreparation', () => {
   });
 
   it('stopped (lease lost), it forgets the queue and lets the preparation under way end; a new term starts afresh', async () => {
-    const { catalog, preparer, job } = setUp();
-    catalog.latest.set('alpha', 1).set('beta', 1);
-    job.start();
+    const { preparer, job, finish, queued } = started({ alpha: 1, beta: 1 });
     await job.sweepNow();
     await job.stop();
-    expect(job.waiting).toEqual([]);
-    await preparer.finish();
-    await job.settle();
+    expect(queued()).toEqual([]);
+    await finish(undefined);
     expect(preparer.calls).toEqual(['alpha@1']);
     job.start();
-    await preparer.finish();
-    await preparer.finish();
-    await job.settle();
+    await finish(undefined, undefined);
     expect(preparer.calls).toEqual(['alpha@1', 'alpha@1', 'beta@1']);
     await job.stop();
   });
