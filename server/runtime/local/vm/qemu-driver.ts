@@ -10,20 +10,16 @@
  * guest agent does not answer yet) → ready (it answers, and the image's
  * readyProbe passes: cloud-init finished on debian-vm) ⇄ paused.
  *
- * Saved states (saved-state.ts, on unless LAB_VM_SAVED_STATE=off): a VM
- * starts from its image's template, a fresh overlay on the template's disk
- * plus `-incoming`, and gets its own identity through the guest agent; the
- * first VM of a template key waits for the template's cold boot and save.
- * A restore that fails marks the template broken and boots cold instead.
+ * This class keeps the VmDriver contract (idempotence, adoption, locking per
+ * VM); how a VM starts is vm-start.ts (saved states: template-choice.ts and
+ * saved-state.ts, on unless LAB_VM_SAVED_STATE=off), how it stops vm-stop.ts,
+ * its consoles serial-terminal.ts and console-socket.ts, commands vm-exec.ts.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { dnsLabel } from '../../../domain/lab/schema.js';
 import {
   type ExecOptions,
@@ -39,20 +35,20 @@ import {
 import { checkInstanceId } from '../names.js';
 import type { VmDriver, VmNetwork } from '../vm-driver.js';
 import { type AccelChoice, probeAccel } from './accel.js';
-import { kernelIdentity, type SeedInput, writeSeed } from './cloud-init-seed.js';
 import { connectConsole } from './console-socket.js';
-import { GuestAgent } from './guest-agent.js';
+import { type DriverLog, stderrLog } from './driver-log.js';
 import { KeyedLock } from './keyed-lock.js';
-import { files, qemuArgs, type VmPaths } from './qemu-args.js';
-import { startQemu, stopQemu } from './qemu-process.js';
+import { files, type VmPaths } from './qemu-args.js';
 import { qmp, runState } from './qmp.js';
-import { resumeWithIdentity } from './restore.js';
-import { SavedStates, SaveFailed, type Template, templateInputsOf } from './saved-state.js';
-import { coldBootReason, savedStateSwitch, type TemplateInputs } from './saved-state-key.js';
-import { openSerialTerminal, promptAgain } from './serial-terminal.js';
-import { ensureTap, removeTap } from './tap.js';
+import { SavedStates } from './saved-state.js';
+import { savedStateSwitch, type TemplateInputs } from './saved-state-key.js';
+import { openSerialTerminal } from './serial-terminal.js';
+import { TemplateChoice } from './template-choice.js';
+import { execInVm } from './vm-exec.js';
 import { resolveImage, type VmImage } from './vm-image.js';
-import { checkNetwork, cpuCount, memoryMiB } from './vm-spec.js';
+import { probeReady, waitReady, wasReady } from './vm-readiness.js';
+import { checkNetwork } from './vm-spec.js';
+import { VmStart } from './vm-start.js';
 import {
   listStateFolders,
   macOf,
@@ -65,6 +61,9 @@ import {
   vmKey,
   writeRecord,
 } from './vm-state.js';
+import { removeVm, stopVm } from './vm-stop.js';
+
+export type { DriverLog } from './driver-log.js';
 
 export interface QemuVmDriverOptions {
   /** Built images (deploy/images/vm/build.sh). Default: $LAB_VM_IMAGES or ./.cache/images/vm. */
@@ -86,25 +85,6 @@ export interface QemuVmDriverOptions {
   log?: DriverLog;
 }
 
-export interface DriverLog {
-  info(detail: object, message: string): void;
-  warn(detail: object, message: string): void;
-}
-
-const stderrLog: DriverLog = {
-  info: (detail, message) => console.error(JSON.stringify({ level: 'info', msg: message, ...detail })),
-  warn: (detail, message) => console.error(JSON.stringify({ level: 'warn', msg: message, ...detail })),
-};
-
-/** Seconds a restored VM gets to load its state and answer on its agent before it counts as failed. */
-const RESTORE_TIMEOUT_MS = 60_000;
-/** After a template could not be saved, its VMs boot cold for this long before another try. */
-const SAVE_RETRY_MS = 10 * 60_000;
-
-const READY_MARKER = 'ready';
-/** How long a restored VM's console gets to print its own prompt (serial-terminal.ts, promptAgain). */
-const PROMPT_AGAIN_MS = 2000;
-
 export class QemuVmDriver implements VmDriver {
   readonly imagesDir: string;
   readonly stateDir: string;
@@ -119,10 +99,8 @@ export class QemuVmDriver implements VmDriver {
   private readonly doing = new Map<string, SystemPhase>();
   readonly savedState: boolean;
   readonly templates: SavedStates;
-  private readonly log: DriverLog;
-  private qemuVersion?: Promise<string>;
-  /** Template keys whose save failed, until when not to try again. */
-  private readonly unsavable = new Map<string, number>();
+  private readonly choice: TemplateChoice;
+  private readonly starter: VmStart;
 
   constructor(options: QemuVmDriverOptions = {}) {
     this.imagesDir = path.resolve(options.imagesDir ?? process.env.LAB_VM_IMAGES ?? '.cache/images/vm');
@@ -134,11 +112,28 @@ export class QemuVmDriver implements VmDriver {
     this.bootTimeoutMs = (options.bootTimeout ?? 300) * 1000;
     this.powerdownMs = (options.powerdownTimeout ?? 10) * 1000;
     this.savedState = options.savedState ?? savedStateSwitch(process.env.LAB_VM_SAVED_STATE);
-    this.log = options.log ?? stderrLog;
+    const log = options.log ?? stderrLog;
     this.templates = new SavedStates(
       path.resolve(options.templatesDir ?? path.join(path.dirname(this.stateDir), 'vm-templates')),
       () => this.templatesInUse(),
     );
+    this.choice = new TemplateChoice({
+      enabled: this.savedState,
+      templates: this.templates,
+      qemu: this.qemu,
+      socketDir: this.socketDir,
+      bootTimeoutMs: this.bootTimeoutMs,
+      log,
+    });
+    this.starter = new VmStart({
+      qemu: this.qemu,
+      bootTimeoutMs: this.bootTimeoutMs,
+      phases: this.doing,
+      channels: this.channels,
+      choice: this.choice,
+      templates: this.templates,
+      log,
+    });
   }
 
   /** Which accelerator VMs of this driver use, probed once (by booting `kernel` under KVM). */
@@ -157,19 +152,19 @@ export class QemuVmDriver implements VmDriver {
         const record = await readRecord(paths);
         if (record && (await runningPid(paths))) {
           // Adopt: a VM that was ready once, or is paused, stays as it is.
-          if (existsSync(this.readyMarker(paths))) return;
+          if (wasReady(paths)) return;
           if ((await runState(files(paths).qmp).catch(() => 'unknown')) === 'paused') return;
-          return await this.waitReady(paths, record);
+          return await waitReady(paths, record, this.channels, this.bootTimeoutMs);
         }
         // A state folder without QEMU (server or host crashed): boot the same disk again.
         if (record && existsSync(files(paths).overlay)) {
           const image = await resolveImage(this.imagesDir, record.image);
-          await this.boot(paths, record, image, system, vmNet);
-          return await this.waitReady(paths, record);
+          await this.starter.boot(paths, record, image, system, vmNet);
+          return await waitReady(paths, record, this.channels, this.bootTimeoutMs);
         }
         await this.fresh(instanceId, paths, system, vmNet);
       } catch (err) {
-        await this.removeAll(paths, tapName(key));
+        await removeVm(paths, tapName(key), this.channels, this.powerdownMs);
         throw err;
       } finally {
         this.doing.delete(key);
@@ -198,83 +193,7 @@ export class QemuVmDriver implements VmDriver {
       createdAt: new Date().toISOString(),
     };
     await writeRecord(paths, record);
-    await this.start(paths, record, image, system, vmNet);
-  }
-
-  /** From the image's saved state when there is one (or can be made), else a cold boot; ends ready. */
-  private async start(paths: VmPaths, record: VmRecord, image: VmImage, system: SystemSpec, vmNet: VmNetwork) {
-    const { restoredFrom: _, ...cold } = record;
-    // A missing bridge is the caller's error, not the template's: find it before any template work.
-    await ensureTap(record.tap, vmNet.bridge);
-    const template = await this.templateFor(record, image, system);
-    if (template) {
-      const started = performance.now();
-      try {
-        const phases = await this.restore(
-          paths,
-          { ...cold, restoredFrom: template.dir },
-          image,
-          system,
-          vmNet,
-          template,
-        );
-        this.log.info(
-          {
-            vm: `${record.instanceId}/${record.system}`,
-            template: template.dir,
-            ms: Math.round(performance.now() - started),
-            phases,
-          },
-          'VM started from saved state',
-        );
-        return;
-      } catch (err) {
-        await this.stop(paths, vmKey(record.instanceId, record.system), 0);
-        await this.templates.markBroken(template, (err as Error).message);
-        this.log.warn(
-          { vm: `${record.instanceId}/${record.system}`, template: template.dir, err: (err as Error).message },
-          'restore from saved state failed: template marked broken, booting cold',
-        );
-      }
-    }
-    await writeRecord(paths, cold);
-    await this.newOverlay(paths, image.disk);
-    await this.boot(paths, cold, image, system, vmNet);
-    await this.waitReady(paths, cold);
-  }
-
-  /** The template this VM may start from, built now if needed; undefined means boot cold. */
-  private async templateFor(
-    record: Pick<VmRecord, 'accel' | 'instanceId' | 'system'>,
-    image: VmImage,
-    system: SystemSpec,
-  ): Promise<Template | undefined> {
-    if (!this.savedState || coldBootReason(system)) return undefined;
-    const inputs = await this.templateInputs(record, image, system);
-    const found = await this.templates.find(inputs);
-    if (found) return found;
-    const key = `${inputs.image}/${JSON.stringify(inputs)}`;
-    if ((this.unsavable.get(key) ?? 0) > Date.now()) return undefined;
-    if (record.instanceId) this.doing.set(vmKey(record.instanceId, record.system), 'booting');
-    try {
-      const { template, built } = await this.templates.obtain({
-        inputs,
-        image,
-        system: record.system,
-        qemu: this.qemu,
-        socketDir: this.socketDir,
-        bootTimeoutMs: this.bootTimeoutMs,
-      });
-      if (built) this.log.info({ template: template.dir, stateBytes: template.stateBytes }, 'VM saved state built');
-      return template;
-    } catch (err) {
-      // Whatever failed (the template's boot, its save, a tap), the VM itself may still boot cold;
-      // when the image cannot boot at all, that boot fails with the VM's own message.
-      this.unsavable.set(key, Date.now() + SAVE_RETRY_MS);
-      const what = err instanceof SaveFailed ? 'cannot save a VM state' : 'cannot build a VM saved state';
-      this.log.warn({ image: inputs.image, err: (err as Error).message }, `${what}: booting cold`);
-      return undefined;
-    }
+    await this.starter.start(paths, record, image, system, vmNet);
   }
 
   /**
@@ -285,61 +204,12 @@ export class QemuVmDriver implements VmDriver {
   async warmUp(system: SystemSpec): Promise<void> {
     const image = await resolveImage(this.imagesDir, system.definition.image);
     const accel = await this.accelerator(image.kernel);
-    await this.templateFor({ accel: accel.accel, instanceId: '', system: system.definition.name }, image, system);
+    await this.choice.templateFor({ accel: accel.accel, system: system.definition.name }, image, system);
   }
 
   /** Everything the saved state depends on (saved-state-key.ts). */
-  async templateInputs(record: Pick<VmRecord, 'accel'>, image: VmImage, system: SystemSpec): Promise<TemplateInputs> {
-    this.qemuVersion ??= promisify(execFile)(this.qemu, ['--version']).then((r) => r.stdout.split('\n')[0] ?? '');
-    return templateInputsOf(image, {
-      qemuVersion: await this.qemuVersion,
-      accel: record.accel,
-      memoryMiB: memoryMiB(system, image.minMemoryMiB),
-      cpus: cpuCount(system),
-    });
-  }
-
-  /**
-   * A fresh overlay on the template's disk, QEMU with `-incoming`, `cont`,
-   * then the VM's own identity through the guest agent. Any failure throws
-   * (the caller boots cold).
-   */
-  /** A fresh overlay on the template's disk, QEMU with `-incoming`, then restore.ts. Failures throw. */
-  private async restore(
-    paths: VmPaths,
-    record: VmRecord,
-    image: VmImage,
-    system: SystemSpec,
-    vmNet: VmNetwork,
-    template: Template,
-  ): Promise<Record<string, number>> {
-    const key = vmKey(record.instanceId, record.system);
-    let last = performance.now();
-    const lap = () => {
-      const ms = Math.round(performance.now() - last);
-      last = performance.now();
-      return ms;
-    };
-    await writeRecord(paths, record);
-    await this.newOverlay(paths, template.disk);
-    const disk = lap();
-    // start() attached the tap already.
-    await this.boot(paths, record, image, system, vmNet, { incomingFrom: template.state, tapReady: true });
-    const qemu = lap();
-    const phases = await resumeWithIdentity(
-      paths,
-      { hostname: record.system, mac: record.mac, previousMac: template.mac, net: vmNet, ...credentialsOf(system) },
-      {
-        qmp: (fn) => this.channels.run(`qmp:${key}`, fn),
-        agent: (fn) => this.channels.run(`agent:${key}`, fn),
-      },
-      RESTORE_TIMEOUT_MS,
-    );
-    const f = files(paths);
-    await promptAgain(f.serial, f.serialLog, PROMPT_AGAIN_MS);
-    const prompt = lap();
-    await writeFile(this.readyMarker(paths), new Date().toISOString());
-    return { disk, qemu, ...phases, prompt };
+  templateInputs(record: Pick<VmRecord, 'accel'>, image: VmImage, system: SystemSpec): Promise<TemplateInputs> {
+    return this.choice.templateInputs(record, image, system);
   }
 
   /** Template folders that VMs' overlays stand on. */
@@ -350,96 +220,6 @@ export class QemuVmDriver implements VmDriver {
       if (record?.restoredFrom) used.add(record.restoredFrom);
     }
     return used;
-  }
-
-  private async newOverlay(paths: VmPaths, backing: string): Promise<void> {
-    const overlay = files(paths).overlay;
-    await rm(overlay, { force: true });
-    try {
-      await promisify(execFile)('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', backing, '-F', 'qcow2', overlay]);
-    } catch (err) {
-      const detail = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
-      throw new RuntimeError(`cannot create the VM's disk over ${backing}: ${detail}`, 'failed', { cause: err });
-    }
-  }
-
-  private async boot(
-    paths: VmPaths,
-    record: VmRecord,
-    image: VmImage,
-    system: SystemSpec,
-    vmNet: VmNetwork,
-    from: { incomingFrom?: string; tapReady?: boolean } = {},
-  ) {
-    const key = vmKey(record.instanceId, record.system);
-    const { incomingFrom } = from;
-    this.doing.set(key, 'creating');
-    const seedInput: SeedInput = {
-      instanceId: record.instanceId,
-      hostname: record.system,
-      mac: record.mac,
-      net: vmNet,
-      ...credentialsOf(system),
-      ...(system.definition.cloudInit ? { cloudInit: system.definition.cloudInit } : {}),
-    };
-    await Promise.all([
-      writeSeed(paths.state, seedInput, record.createdAt.replace(/\D/g, '')),
-      from.tapReady ? undefined : ensureTap(record.tap, vmNet.bridge),
-      mkdir(paths.sockets, { recursive: true, mode: 0o700 }),
-    ]);
-    const f = files(paths);
-    await Promise.all(
-      [f.qmp, f.agent, f.serial, f.vnc, f.pid, this.readyMarker(paths)].map((p) => rm(p, { force: true })),
-    );
-    const args = qemuArgs({
-      name: `${record.instanceId}/${record.system}`,
-      paths,
-      accel: record.accel,
-      memoryMiB: memoryMiB(system, image.minMemoryMiB),
-      cpus: cpuCount(system),
-      kernel: image.kernel,
-      initrd: image.initrd,
-      append: `${image.append} ${kernelIdentity(seedInput)}`.trim(),
-      tap: record.tap,
-      mac: record.mac,
-      ...(incomingFrom ? { incomingFrom } : {}),
-    });
-    this.doing.set(key, 'booting');
-    await startQemu(this.qemu, args);
-  }
-
-  /** Waits until the guest agent answers (and the image's readyProbe passes); fails when QEMU dies or time runs out. */
-  private async waitReady(paths: VmPaths, record: VmRecord): Promise<void> {
-    const deadline = Date.now() + this.bootTimeoutMs;
-    while (Date.now() < deadline) {
-      if (!(await runningPid(paths))) {
-        const tail = await serialTail(paths);
-        throw new RuntimeError(
-          `VM ${record.system} stopped while booting${tail ? `; its console said: ${tail}` : ''}`,
-          'failed',
-        );
-      }
-      if (await this.probeReady(paths, record)) return;
-      await sleep(300);
-    }
-    const tail = await serialTail(paths);
-    throw new RuntimeError(
-      `VM ${record.system} did not become ready within ${this.bootTimeoutMs / 1000} s (${record.accelReason})${tail ? `; its console said: ${tail}` : ''}`,
-      'failed',
-    );
-  }
-
-  private async probeReady(paths: VmPaths, record: VmRecord): Promise<boolean> {
-    const key = vmKey(record.instanceId, record.system);
-    const ok = await this.channels.run(`agent:${key}`, async () => {
-      const agent = new GuestAgent(files(paths).agent);
-      if (!(await agent.ping(1500))) return false;
-      if (!record.readyProbe) return true;
-      const result = await agent.exec(record.readyProbe, { timeout: 10 }).catch(() => undefined);
-      return result?.exitCode === 0;
-    });
-    if (ok) await writeFile(this.readyMarker(paths), new Date().toISOString());
-    return ok;
   }
 
   async status(instanceId: InstanceId, systemName: string): Promise<SystemStatus | undefined> {
@@ -463,8 +243,8 @@ export class QemuVmDriver implements VmDriver {
     const state = await this.channels.run(`qmp:${key}`, () => runState(files(paths).qmp)).catch(() => 'unknown');
     if (state === 'paused') return { ...base, phase: 'paused', reason: `paused (${record.accelReason})` };
     const ready =
-      existsSync(this.readyMarker(paths)) ||
-      (!this.lifecycle.busy(key) && (await this.probeReady(paths, record).catch(() => false)));
+      wasReady(paths) ||
+      (!this.lifecycle.busy(key) && (await probeReady(paths, record, this.channels).catch(() => false)));
     const from = record.restoredFrom ? `; started from saved state ${path.basename(record.restoredFrom)}` : '';
     if (ready) return { ...base, phase: 'ready', reason: `running with ${record.accelReason}${from}` };
     return { ...base, phase: 'booting', reason: `booting with ${record.accelReason}` };
@@ -488,13 +268,10 @@ export class QemuVmDriver implements VmDriver {
 
   async destroy(instanceId: InstanceId, systemName?: string): Promise<void> {
     checkInstanceId(instanceId);
-    const systems = systemName
-      ? [systemName]
-      : (await this.list()).filter((v) => v.instanceId === instanceId).map((v) => v.system);
-    for (const system of systems) {
+    for (const system of await this.systemsOf(instanceId, systemName)) {
       const paths = this.paths(instanceId, system);
       const key = vmKey(instanceId, system);
-      await this.lifecycle.run(key, () => this.removeAll(paths, tapName(key)));
+      await this.lifecycle.run(key, () => removeVm(paths, tapName(key), this.channels, this.powerdownMs));
     }
     await rmdir(path.join(this.stateDir, instanceId)).catch(() => {});
   }
@@ -509,9 +286,9 @@ export class QemuVmDriver implements VmDriver {
     await this.lifecycle.run(key, async () => {
       try {
         this.doing.set(key, 'creating');
-        await this.stop(paths, key);
+        await stopVm(paths, key, this.channels, this.powerdownMs);
         const image = await resolveImage(this.imagesDir, system.definition.image);
-        await this.start(
+        await this.starter.start(
           paths,
           { ...record, image: system.definition.image, readyProbe: image.readyProbe },
           image,
@@ -519,7 +296,7 @@ export class QemuVmDriver implements VmDriver {
           vmNet,
         );
       } catch (err) {
-        await this.removeAll(paths, record.tap);
+        await removeVm(paths, record.tap, this.channels, this.powerdownMs);
         throw err;
       } finally {
         this.doing.delete(key);
@@ -541,24 +318,7 @@ export class QemuVmDriver implements VmDriver {
   async exec(instanceId: InstanceId, systemName: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (argv.length === 0) throw new RuntimeError('exec needs a command (argv is empty)', 'bad-spec');
     const paths = await this.runningPaths(instanceId, systemName);
-    const key = vmKey(instanceId, systemName);
-    const command = opts.user && opts.user !== 'root' ? asUser(opts.user, argv) : argv;
-    try {
-      return await this.channels.run(`agent:${key}`, () =>
-        new GuestAgent(files(paths).agent).exec(command, {
-          timeout: opts.timeout ?? 30,
-          ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
-        }),
-      );
-    } catch (err) {
-      const state = await runState(files(paths).qmp).catch(() => 'unknown');
-      if (state === 'paused') throw new RuntimeError(`VM ${systemName} is paused: resume it first`, 'unavailable');
-      throw new RuntimeError(
-        `VM ${systemName} did not run the command: its guest agent does not answer (${(err as Error).message})`,
-        'unavailable',
-        { cause: err },
-      );
-    }
+    return execInVm(paths, instanceId, systemName, this.channels, argv, opts);
   }
 
   async close(): Promise<void> {}
@@ -571,10 +331,6 @@ export class QemuVmDriver implements VmDriver {
     return pathsOf(this.stateDir, this.socketDir, instanceId, system);
   }
 
-  private readyMarker(paths: VmPaths): string {
-    return path.join(paths.state, READY_MARKER);
-  }
-
   private async runningPaths(instanceId: string, systemName: string): Promise<VmPaths> {
     const paths = this.paths(instanceId, systemName);
     if (!(await runningPid(paths))) {
@@ -583,51 +339,21 @@ export class QemuVmDriver implements VmDriver {
     return paths;
   }
 
+  /** The named system, or every VM system of the instance. */
+  private async systemsOf(instanceId: string, systemName: string | undefined): Promise<string[]> {
+    if (systemName) return [systemName];
+    return (await this.list()).filter((v) => v.instanceId === instanceId).map((v) => v.system);
+  }
+
   private async eachRunning(
     instanceId: string,
     systemName: string | undefined,
     fn: (p: VmPaths, key: string) => Promise<unknown>,
   ) {
     checkInstanceId(instanceId);
-    const systems = systemName
-      ? [systemName]
-      : (await this.list()).filter((v) => v.instanceId === instanceId).map((v) => v.system);
-    for (const system of systems) {
+    for (const system of await this.systemsOf(instanceId, systemName)) {
       const paths = this.paths(instanceId, system);
       if (await runningPid(paths)) await fn(paths, vmKey(instanceId, system));
     }
   }
-
-  private async stop(paths: VmPaths, key: string, graceMs = this.powerdownMs): Promise<void> {
-    const pid = await runningPid(paths);
-    if (!pid) return;
-    await this.channels.run(`qmp:${key}`, () =>
-      stopQemu(files(paths).qmp, pid, async () => (await runningPid(paths)) === pid, graceMs),
-    );
-  }
-
-  /** Everything of one VM: process, tap, sockets, state folder. Safe to repeat. */
-  private async removeAll(paths: VmPaths, tap: string): Promise<void> {
-    const key = path.basename(paths.sockets);
-    await this.stop(paths, key);
-    await removeTap(tap);
-    await rm(paths.sockets, { recursive: true, force: true });
-    await rm(paths.state, { recursive: true, force: true });
-    await unlink(files(paths).pid).catch(() => {});
-  }
-}
-
-function credentialsOf(system: SystemSpec): { user?: { name: string; password: string } } {
-  if (system.credentials) return { user: { name: system.credentials.user, password: system.credentials.password } };
-  const user = system.definition.user;
-  if (user && user.password !== 'generate') return { user: { name: user.name, password: user.password } };
-  return {};
-}
-
-/** Runs argv as another user through `su` (util-linux and busybox agree on `su -s SH -c CMD USER`). */
-function asUser(user: string, argv: string[]): string[] {
-  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user))
-    throw new RuntimeError(`exec user "${user}" is not a Unix user name`, 'bad-spec');
-  const quoted = argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
-  return ['su', '-s', '/bin/sh', '-c', `exec ${quoted}`, user];
 }

@@ -26,7 +26,8 @@ export async function startQemu(qemu: string, args: string[]): Promise<void> {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process `pid` exists (signal 0: no signal is sent). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -26,7 +26,7 @@ import { kernelIdentity, type SeedInput, writeSeed } from './cloud-init-seed.js'
 import { GuestAgent } from './guest-agent.js';
 import { KeyedLock } from './keyed-lock.js';
 import { files, outgoingUri, qemuArgs, type VmPaths } from './qemu-args.js';
-import { startQemu } from './qemu-process.js';
+import { alive, startQemu } from './qemu-process.js';
 import { qmp } from './qmp.js';
 import { type TemplateInputs, templateKey, templatePrefix } from './saved-state-key.js';
 import { ensureLooseTap, removeTap } from './tap.js';
@@ -310,14 +310,5 @@ async function killQemu(paths: VmPaths): Promise<void> {
     if (!pid) return;
     if (i === 10) process.kill(pid, 'SIGKILL'); // quit gets a second; a VM still there then is killed
     await sleep(100);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
