@@ -75,6 +75,28 @@ describe('openSerialTerminal', () => {
     }
   });
 
+  it('a paused terminal goes on where it stopped: every appended byte once, in order', async () => {
+    const log = path.join(dir, 'serial.log');
+    await writeFile(log, '');
+    const terminal = await openSerialTerminal(path.join(dir, 's.sock'), log);
+    try {
+      let text = '';
+      terminal.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i}\n`);
+      terminal.pause();
+      for (let i = 0; i < lines.length; i += 1000) await appendFile(log, lines.slice(i, i + 1000).join(''));
+      expect(text.length).toBeLessThan(lines.join('').length);
+      terminal.resume();
+      const deadline = Date.now() + 5000;
+      while (text.length < lines.join('').length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(text).toBe(lines.join(''));
+    } finally {
+      terminal.destroy();
+    }
+  });
+
   it('ends once the console socket closes, after the last bytes of the log', async () => {
     const log = path.join(dir, 'serial.log');
     await writeFile(log, 'login: ');

@@ -16,7 +16,7 @@
  * sends on it is read and dropped (unread, it would fill and stall the
  * guest's serial output).
  */
-import { watch } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
@@ -67,7 +67,7 @@ export async function openSerialTerminal(serialSocket: string, serialLog: string
 }
 
 class SerialTerminal extends Duplex implements TerminalStream {
-  private readonly watcher;
+  private readonly watcher: FSWatcher;
   private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
   private reading = false;
   private ended = false;
