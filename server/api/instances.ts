@@ -51,6 +51,26 @@ export const instanceView = z.object({
   queuePosition: z.number().optional(),
 });
 
+/** One instance with what only its owner and teachers see (documentation of GET /instances/:id). */
+const instanceDetailView = instanceView.extend({
+  history: z.array(
+    z.object({ from: z.string(), to: z.string(), at: z.string(), by: z.string(), reason: z.string().optional() }),
+  ),
+  systems: z
+    .array(
+      z.object({
+        name: z.string(),
+        kind: z.string(),
+        phase: z.string(),
+        reason: z.string().optional(),
+        consoles: z.array(z.string()),
+      }),
+    )
+    .describe("the runtime's view of the systems (empty when the instance holds none)"),
+  statusError: z.string().optional().describe('why the runtime could not say'),
+  credentials: z.array(z.object({ system: z.string(), user: z.string(), password: z.string() })),
+});
+
 /** An instance as the API shows it; `defaultMaxPaused` is the server's LIMIT_MAX_PAUSED (for the paused deadline). */
 export function instanceJson(i: InstanceRecord, defaultMaxPaused: number) {
   const expiry = expiryJson(i, defaultMaxPaused);
@@ -153,6 +173,7 @@ export function instanceRoutes(api: ApiRouter, store: Store, lifecycle: Instance
       path: '/instances/:id',
       tag,
       summary: "An instance with its systems' status and credentials",
+      response: instanceDetailView,
     },
     async ({ principal, params }) => {
       const instance = await lifecycle.reachable(principal, params.id!);
