@@ -138,8 +138,10 @@ export class LabClock {
     const deadline = new Date(e.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
     this.clockText.dataset.deadline = e.at;
     if (e.cause === 'paused') {
-      setText(this.clockText, `stops at ${deadline} unless resumed`);
-      this.clockText.title = `The lab stops at ${deadline} if it stays paused: its systems are removed, your progress is kept`;
+      // A paused-age limit is often a day or more: the day is said unless it is today.
+      const when = dayAndTime(new Date(e.at), new Date());
+      setText(this.clockText, `stops ${when} unless resumed`);
+      this.clockText.title = `If it stays paused, the lab stops ${when}: its systems are removed, your progress is kept`;
       this.extendButton.hidden = true;
       this.noExtensions.hidden = true;
       return;
@@ -217,6 +219,17 @@ export class LabClock {
     }, 10_000);
     this.render();
   }
+}
+
+/** "at 14:05", "tomorrow at 14:05", "on Fri 27 Nov at 14:05": when `at` comes, seen from `now` (local time). */
+export function dayAndTime(at: Date, now: Date): string {
+  const time = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const startOfDay = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  // Rounded: a day with a daylight-saving change is 23 or 25 hours long.
+  const days = Math.round((startOfDay(at) - startOfDay(now)) / 86_400_000);
+  if (days <= 0) return `at ${time}`;
+  if (days === 1) return `tomorrow at ${time}`;
+  return `on ${at.toLocaleDateString([], { weekday: 'short', day: 'numeric', month: 'short' })} at ${time}`;
 }
 
 /** Changes a node's text only when it differs (no needless DOM mutation every second). */
