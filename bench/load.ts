@@ -13,6 +13,7 @@
  * server process's CPU and memory.
  *
  *   npx tsx bench/load.ts [--learners 200] [--window 60] [--quota 210] [--hold 10] [--rounds cold,warm] [--lease-ttl 15]
+ *                         [--server-log FILE]
  *
  * Bounded: at most 200 learners, 300 s window; it exits by itself after
  * 25 minutes whatever happens. Uses TEST_MONGODB_URI or starts FerretDB.
@@ -43,6 +44,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: 'cold,warm' },
     /** Job leases (LEASE_TTL): a database slowed by the launch burst must not cost the leader its jobs. */
     'lease-ttl': { type: 'string', default: '15' },
+    /** The server's log (debug level: every request with its response time) goes to this file. */
+    'server-log': { type: 'string', default: '' },
   },
 });
 const LEARNERS = Math.min(200, Number(values.learners));
@@ -83,8 +86,10 @@ function cleanUp(): Promise<void> {
       if (!exited) server.kill('SIGKILL');
     }
     const runtime = new LocalRuntime({ scope: SCOPE });
+    // Creates the server sent may still sit in Podman's queue and land minutes later: only a long quiet ends the sweep
+    // (and the next run sweeps what is left of a run whose process is gone, see sweepEarlierRuns).
     let quiet = 0;
-    for (let round = 0; round < 60 && quiet < 2; round++) {
+    for (let round = 0; round < 300 && quiet < 15; round++) {
       const ids = await runtime.list().catch(() => []);
       const stray = podmanIds(['ps', '-aq']).concat(podmanIds(['network', 'ls', '-q']));
       if (ids.length === 0 && stray.length === 0) {
@@ -135,6 +140,45 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 setTimeout(() => void endWith(3, '25 minutes are over'), 1_500_000).unref();
 
 // ---- set-up --------------------------------------------------------------------
+
+/** Removes containers and networks of earlier runs of this bench whose process is gone (an interrupted run's Podman queue may have landed after its sweep). */
+function sweepEarlierRuns(): void {
+  const scopes = new Set<string>();
+  for (const kind of [
+    ['ps', '-a'],
+    ['network', 'ls'],
+  ]) {
+    try {
+      const out = execFileSync('podman', [...kind, '--format', '{{.Labels}}'], { encoding: 'utf8' });
+      for (const m of out.matchAll(/lab-orchestrator\.scope:(bench-load-(\d+))/g)) {
+        if (!alive(Number(m[2]))) scopes.add(m[1]!);
+      }
+    } catch {
+      // no Podman yet: nothing to sweep
+    }
+  }
+  for (const scope of scopes) {
+    const filter = ['--filter', `label=lab-orchestrator.scope=${scope}`];
+    const ids = (args: string[]) =>
+      execFileSync('podman', [...args, ...filter], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean);
+    const containers = ids(['ps', '-aq']);
+    if (containers.length) podmanQuiet(['rm', '-f', ...containers]);
+    const networks = ids(['network', 'ls', '-q']);
+    if (networks.length) podmanQuiet(['network', 'rm', '-f', ...networks]);
+    console.log(`bench: removed ${containers.length} containers and ${networks.length} networks left by ${scope}`);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function database(): void {
   if (process.env.TEST_MONGODB_URI) return;
@@ -219,8 +263,18 @@ async function terminalAnswers(url: string, headers: Record<string, string>, id:
   }
 }
 
+/** One learner's whole visit; a request that fails (refused connection, no answer in 300 s) is that learner's failure. */
 async function learner(url: string, token: string, delayMs: number): Promise<Outcome> {
   await new Promise((r) => setTimeout(r, delayMs));
+  try {
+    return await visit(url, token);
+  } catch (err) {
+    const cause = (err as Error & { cause?: Error }).cause;
+    return { ok: false, maxQueuePosition: 0, error: `${(err as Error).message}${cause ? `: ${cause.message}` : ''}` };
+  }
+}
+
+async function visit(url: string, token: string): Promise<Outcome> {
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
   const started = performance.now();
   const res = await fetch(`${url}/api/v1/instances`, { method: 'POST', headers, body: '{"lab":"load-lab"}' });
@@ -326,6 +380,7 @@ async function settle(store: Store): Promise<void> {
 
 async function main() {
   prepareLocalRuntime(['shell']);
+  sweepEarlierRuns();
   database();
   const uri = testMongoUri('lo-bench-load');
   store = await Store.connect(uri);
@@ -370,9 +425,9 @@ async function main() {
       QUOTA_CPU: String(Math.ceil(QUOTA / 10) + 1),
       ADMISSION_INTERVAL: '1',
       LEASE_TTL: values['lease-ttl'],
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: values['server-log'] ? 'debug' : 'warn',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', values['server-log'] ? fs.openSync(values['server-log'], 'w') : 'inherit', 'inherit'],
   });
   for (let i = 0; ; i++) {
     if ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok) break;

@@ -60,8 +60,15 @@ export interface PoolRoundReport {
   forgotten: string[];
 }
 
+/** How long a process trusts its list of a pool's ready members (readyMembers). */
+const READY_LIST_MS = 2000;
+
+type ReadyList = { at: number; ids: Set<string> };
+
 export class WarmPools {
   private ownerId?: string;
+  private readonly ready = new Map<string, ReadyList>();
+  private readonly reading = new Map<string, Promise<ReadyList>>();
   /** Called after a claim or a change of a pool (server.ts wakes the pool job so it acts soon). */
   wakeJob: (() => void) | undefined;
 
@@ -165,17 +172,19 @@ export class WarmPools {
     if (!this.runtime) return undefined;
     const pool = await this.poolFor(p, launch.lab.name, launch.assignmentId);
     if (!pool) return undefined;
-    const ready = await this.store.pools.ready(pool.id, launch.labVersion);
+    const ready = await this.readyMembers(pool.id, launch.labVersion);
     // From a random place in the list: launches arriving together mostly try different members first.
     const from = Math.floor(Math.random() * ready.length);
     for (const id of [...ready.slice(from), ...ready.slice(0, from)]) {
+      this.ready.get(`${pool.id}/${launch.labVersion}`)?.ids.delete(id); // tried: taken, by this launch or another
       if (!(await retryBusy(() => this.store.pools.takeClaim(id, p.user.id)))) continue; // another launch's
       const started = Date.now();
       try {
         const claimed = await this.personalize(p, id, pool, launch);
         if (claimed) {
+          // The pool job refills on its next round (every ADMISSION_INTERVAL): waking it per claim made a burst of
+          // launches run its rounds, each a few scans of the instances, back to back.
           this.log.info({ instance: id, pool: pool.id, ms: Date.now() - started }, 'warm pool member claimed');
-          this.wakeJob?.();
           return claimed;
         }
       } catch (err) {
@@ -186,6 +195,33 @@ export class WarmPools {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The pool's running members a launch may try, read at most every
+   * READY_LIST_MS by this process (a scan on FerretDB, which indexes only
+   * _id): a burst of launches shares one read, and each takes members out
+   * of it. A stale entry costs one refused claim (an _id insert), no more.
+   */
+  private async readyMembers(poolId: string, labVersion: number): Promise<string[]> {
+    const key = `${poolId}/${labVersion}`;
+    const known = this.ready.get(key);
+    const age = known ? Date.now() - known.at : Number.POSITIVE_INFINITY;
+    // A list with members is good for READY_LIST_MS; an empty one only briefly (the refill may have some up now).
+    if (known && age < (known.ids.size > 0 ? READY_LIST_MS : READY_LIST_MS / 8)) return [...known.ids];
+    let reading = this.reading.get(key); // launches arriving together share one read
+    if (!reading) {
+      reading = this.store.pools
+        .ready(poolId, labVersion)
+        .then((ids) => {
+          const list = { at: Date.now(), ids: new Set(ids) };
+          this.ready.set(key, list);
+          return list;
+        })
+        .finally(() => this.reading.delete(key));
+      this.reading.set(key, reading);
+    }
+    return [...(await reading).ids];
   }
 
   private async poolFor(p: Principal, labName: string, assignmentId?: string): Promise<Pool | undefined> {

@@ -1,4 +1,14 @@
+import { LRUCache } from 'lru-cache';
 import type { Models } from './models.js';
+
+/**
+ * How long a live token found by its hash is believed without asking the
+ * database again. Every API call authenticates, and a token lookup is a
+ * scan on FerretDB (it uses no index but _id): 200 learners polling made it
+ * the bottleneck. A revocation here takes effect at once; one made through
+ * another replica (or the CLI) within this time.
+ */
+export const LIVE_TOKEN_CACHE_MS = 5000;
 
 export interface ApiToken {
   id: string;
@@ -34,6 +44,11 @@ const toToken = (d: TokenLean): ApiToken => ({
 
 /** API tokens: only their sha256 is stored. */
 export class TokenRepository {
+  private readonly live = new LRUCache<string, ApiToken & { lastUsedAt: Date }>({
+    max: 10_000,
+    ttl: LIVE_TOKEN_CACHE_MS,
+  });
+
   constructor(private readonly m: Models) {}
 
   async create(t: { userId: string; name: string; hash: string; prefix: string; expiresAt?: Date }): Promise<ApiToken> {
@@ -46,6 +61,8 @@ export class TokenRepository {
    * per call would make the database the bottleneck under load.
    */
   async findLive(hash: string, now = new Date()): Promise<ApiToken | undefined> {
+    const cached = this.live.get(hash);
+    if (cached && (!cached.expiresAt || cached.expiresAt > now)) return cached;
     const d = await this.m.ApiToken.findOne({
       hash,
       revokedAt: null,
@@ -55,7 +72,9 @@ export class TokenRepository {
     if (!d.lastUsedAt || now.getTime() - d.lastUsedAt.getTime() > 60_000) {
       await this.m.ApiToken.updateOne({ _id: d._id }, { $set: { lastUsedAt: now } }).catch(() => undefined);
     }
-    return toToken(d);
+    const token = toToken(d);
+    this.live.set(hash, { ...token, lastUsedAt: now });
+    return token;
   }
 
   async list(userId?: string): Promise<ApiToken[]> {
@@ -75,5 +94,6 @@ export class TokenRepository {
 
   async revoke(id: string): Promise<void> {
     await this.m.ApiToken.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: new Date() } });
+    for (const [hash, token] of this.live.entries()) if (token.id === id) this.live.delete(hash);
   }
 }

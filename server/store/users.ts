@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { Types } from 'mongoose';
 import type { Models } from './models.js';
 
@@ -35,6 +36,13 @@ export const isObjectId = (id: string) => Types.ObjectId.isValid(id) && /^[0-9a-
 
 /** Users, courses and course memberships (roles). */
 export class UserRepository {
+  /**
+   * A user's course roles, read by every authenticated call; a scan on
+   * FerretDB (no index but _id), so kept a few seconds. A change made here
+   * is seen at once; one made through another replica within that time.
+   */
+  private readonly roles = new LRUCache<string, Membership[]>({ max: 10_000, ttl: 5000 });
+
   constructor(private readonly m: Models) {}
 
   async get(id: string): Promise<User | undefined> {
@@ -100,11 +108,16 @@ export class UserRepository {
       { $set: { role, updatedAt: new Date() } },
       { upsert: true },
     );
+    this.roles.delete(userId);
   }
 
   async memberships(userId: string): Promise<Membership[]> {
+    const cached = this.roles.get(userId);
+    if (cached) return cached.map((m) => ({ ...m }));
     const docs = await this.m.Membership.find({ userId }).lean();
-    return docs.map((d) => ({ courseId: d.courseId.toString(), role: d.role as CourseRole }));
+    const found = docs.map((d) => ({ courseId: d.courseId.toString(), role: d.role as CourseRole }));
+    this.roles.set(userId, found);
+    return found.map((m) => ({ ...m }));
   }
 
   async members(courseId: string): Promise<Array<{ userId: string; role: CourseRole }>> {
