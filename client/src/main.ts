@@ -1,11 +1,13 @@
 /**
- * @file The workspace client: sign-in, the lab list, and an instance's
- * workspace. Plain TypeScript modules, no framework: three pages and two
- * consoles do not need one, and the bundle stays xterm.js + noVNC.
+ * @file The workspace client: sign-in, the lab list, an instance's
+ * workspace, the instructors' progress page and the administrators'
+ * capacity page. Plain TypeScript modules, no framework: a few pages and
+ * two consoles do not need one, and the bundle stays xterm.js + noVNC.
  */
 import './style.css';
 import { api } from './api.js';
 import { clear, h } from './dom.js';
+import { capacityPage } from './pages/capacity.js';
 import { instancePage } from './pages/instance.js';
 import { labsPage } from './pages/labs.js';
 import { progressPage } from './pages/progress.js';
@@ -28,6 +30,9 @@ function renderHeader() {
       ? h(
           'span.user',
           {},
+          session.user.admin
+            ? h('a.nav', { href: '/admin/capacity', onclick: link('/admin/capacity') }, 'Capacity')
+            : null,
           h('span', { 'data-testid': 'user' }, session.user.name),
           h(
             'button.link',
@@ -60,6 +65,7 @@ function route() {
     const next = new URLSearchParams(location.search).get('next');
     leave = signInPage(content, next?.startsWith('/') && !next.startsWith('//') ? next : '/');
   } else if (instance) leave = instancePage(content, instance[1]!);
+  else if (path === '/admin/capacity') leave = capacityPage(content);
   else if (progress)
     leave = progressPage(content, progress[1]!, new URLSearchParams(location.search).get('assignment') ?? undefined);
   else leave = labsPage(content);

@@ -60,6 +60,16 @@ export function poolRoutes(api: ApiRouter, pools: WarmPools): void {
     async ({ principal, params }) => json(await pools.view(principal, params.id!)),
   );
   api.route(
+    {
+      method: 'get',
+      path: '/pools',
+      tag,
+      summary: "Every warm pool the caller may manage (admins: all; instructors: their courses')",
+      response: z.array(poolView),
+    },
+    async ({ principal }) => (await pools.list(principal)).map(json),
+  );
+  api.route(
     { method: 'delete', path, tag, summary: 'Remove the warm pool; its unused instances are stopped' },
     async ({ principal, params }) => pools.remove(principal, params.id!),
   );

@@ -52,8 +52,7 @@ export function addPoolCommands(program: Command): void {
     .description('every warm pool')
     .action(async () => {
       await withPools(async (pools, ctx) => {
-        const admin = await ctx.admin();
-        for (const p of await ctx.store.pools.list()) process.stdout.write(line(await pools.view(admin, p.id)));
+        for (const view of await pools.list(await ctx.admin())) process.stdout.write(line(view));
       });
     });
   pool

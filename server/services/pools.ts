@@ -136,6 +136,12 @@ export class WarmPools {
     return this.viewOf(pool);
   }
 
+  /** Every pool the principal may manage: all for admins, their courses' for instructors. */
+  async list(p: Principal): Promise<PoolView[]> {
+    const pools = (await this.store.pools.list()).filter((pool) => isAdmin(p) || instructsCourse(p, pool.courseId));
+    return Promise.all(pools.map((pool) => this.viewOf(pool)));
+  }
+
   /** Removes the pool; the job stops its unused members. */
   async remove(p: Principal, assignmentId: string): Promise<void> {
     await this.managed(p, assignmentId);

@@ -142,6 +142,18 @@ describe('warm pool', () => {
     await poolReady(2);
     const before = await members();
     expect(before).toHaveLength(2);
+    // The list of pools: the course's instructor and admins see it, nobody else.
+    const listed = await server.api(instructor.token, 'GET', '/api/v1/pools');
+    expect(listed.status).toBe(200);
+    expect(listed.body).toEqual([
+      expect.objectContaining({ assignment: assignmentId, size: 2, ready: 2, starting: 0 }),
+    ]);
+    expect((await server.api(server.adminToken, 'GET', '/api/v1/pools')).body).toHaveLength(1);
+    const elsewhere = await server.user('pool-other-instructor');
+    const other = await server.store.users.upsertCourse('local:pool-other-course', 'Another course');
+    await server.store.users.setMembership(other.id, elsewhere.id, 'instructor');
+    expect((await server.api(elsewhere.token, 'GET', '/api/v1/pools')).body).toEqual([]);
+    expect((await server.api((await learner('pool-looker')).token, 'GET', '/api/v1/pools')).body).toEqual([]);
     const poolPasswords = new Map<string, string>();
     for (const m of before) {
       const asAdmin = await server.api(server.adminToken, 'GET', `/api/v1/instances/${m.id}`);
