@@ -37,6 +37,9 @@ install_podman() {
   command -v podman >/dev/null || missing+=(podman)
   command -v runc >/dev/null || missing+=(runc)
   command -v curl >/dev/null || missing+=(curl)
+  # Podman's own network stack: without them it falls back to CNI, which has no DNS by system name and no isolate.
+  [[ -x /usr/lib/podman/netavark ]] || missing+=(netavark)
+  [[ -x /usr/lib/podman/aardvark-dns ]] || missing+=(aardvark-dns)
   ((${#missing[@]} == 0)) && return 0
   [[ $(id -u) == 0 ]] || { log "missing ${missing[*]}: install them (apt-get install ${missing[*]}) or run as root"; exit 1; }
   log "installing ${missing[*]}"
@@ -57,6 +60,10 @@ default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+
+[network]
+# Systems reach each other by name (aardvark-dns) and instance networks stay apart (netavark's isolate option).
+network_backend = "netavark"
 EOF
   mv "$CONF.tmp" "$CONF"
 }

@@ -17,7 +17,7 @@ cleanup() {
 trap cleanup EXIT
 
 step "System packages"
-ensure_apt git curl ca-certificates podman runc qemu-system-x86 qemu-utils busybox-static debootstrap \
+ensure_apt git curl ca-certificates podman runc netavark aardvark-dns qemu-system-x86 qemu-utils busybox-static debootstrap \
   cloud-image-utils iproute2
 step "Node packages"
 ensure_node_modules
