@@ -13,6 +13,16 @@ export function statusCode(err: unknown): number | undefined {
 export const isNotFound = (err: unknown) => statusCode(err) === 404;
 export const isConflict = (err: unknown) => statusCode(err) === 409;
 
+/**
+ * A pod refused because its namespace has no "default" service account yet:
+ * the controller manager adds one to every new namespace a moment after it
+ * is created, so a pod made right after its namespace may meet this. Worth
+ * a retry, not a failure.
+ */
+export const isServiceAccountPending = (err: unknown) =>
+  statusCode(err) === 403 &&
+  /error looking up service account \S+: serviceaccount "[^"]+" not found/.test(apiMessage(err));
+
 /** The server's own message (a Status object's `message`), else the error's. */
 export function apiMessage(err: unknown): string {
   if (err instanceof ApiException) {

@@ -25,7 +25,7 @@ import {
   type TerminalStream,
 } from '../runtime.js';
 import { makeKeptAliveObjectApi } from './api-clients.js';
-import { isConflict, isNotFound, runtimeError } from './api-errors.js';
+import { isConflict, isNotFound, isServiceAccountPending, runtimeError } from './api-errors.js';
 import { openVmiStream } from './kubevirt-streams.js';
 import { vmiAction } from './kubevirt-subresources.js';
 import { buildInstanceManifests, manifestList } from './manifests.js';
@@ -36,6 +36,8 @@ import { InstanceWatches } from './watches.js';
 
 /** How long provisioning waits for a container system to run before it sets up its user. */
 const USER_SETUP_WAIT_MS = 10 * 60_000;
+/** How long a pod waits for its new namespace's default service account (seconds in a busy cluster). */
+const SERVICE_ACCOUNT_WAIT_MS = 60_000;
 
 export interface KubernetesRuntimeOptions {
   kubeConfig: KubeConfig;
@@ -232,12 +234,24 @@ export class KubernetesRuntime implements Runtime {
       throw new RuntimeError(`instance ${spec.id} is still being deleted; try again in a moment`, 'unavailable');
   }
 
-  /** Creates an object; one that already exists (a retry, a half-made instance) is adopted. */
+  /**
+   * Creates an object; one that already exists (a retry, a half-made
+   * instance) is adopted. A pod waits (up to SERVICE_ACCOUNT_WAIT_MS) for the
+   * namespace's default service account, which the cluster adds just after
+   * the namespace.
+   */
   private async ensure(object: KubernetesObject): Promise<void> {
-    try {
-      await this.objects.create(object);
-    } catch (err) {
-      if (!isConflict(err)) throw runtimeError(`create ${object.kind} ${object.metadata?.name}`, err);
+    const started = Date.now();
+    for (let delay = 100; ; delay = Math.min(2000, delay * 2)) {
+      try {
+        await this.objects.create(object);
+        return;
+      } catch (err) {
+        if (isConflict(err)) return;
+        if (!isServiceAccountPending(err) || Date.now() - started > SERVICE_ACCOUNT_WAIT_MS)
+          throw runtimeError(`create ${object.kind} ${object.metadata?.name}`, err);
+      }
+      await new Promise((r) => setTimeout(r, delay));
     }
   }
 
