@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { files } from '../../server/runtime/local/vm/qemu-args.js';
 import type { QemuVmDriver } from '../../server/runtime/local/vm/qemu-driver.js';
-import { REPLAY_BYTES } from '../../server/runtime/local/vm/serial-terminal.js';
+import { REPLAY_BYTES } from '../../server/runtime/local/vm/serial-line.js';
 import { pathsOf, readRecord } from '../../server/runtime/local/vm/vm-state.js';
 import type { TerminalStream } from '../../server/runtime/runtime.js';
 import {
@@ -151,6 +151,8 @@ describe('VM terminal: the screen is there when it opens', () => {
   });
 
   it('a VM restored from a saved state shows a prompt with its own host name, without a key press', async () => {
+    await cold.destroy(instance); // the same instance and system: one tap name, one VM at a time
+    await cold.destroy(instance); // the same instance and system: one tap name, one VM at a time
     await restored.create(instance, vmSystem('server', TINY), vmNetwork(bridge, 20, { server: 20, host: 1 }));
     const record = await readRecord(pathsOf(restored.stateDir, restored.socketDir, instance, 'server'));
     expect(record?.restoredFrom).toBeDefined();

@@ -42,6 +42,7 @@ import { files, type VmPaths } from './qemu-args.js';
 import { qmp, runState } from './qmp.js';
 import { SavedStates } from './saved-state.js';
 import { savedStateSwitch, type TemplateInputs } from './saved-state-key.js';
+import { SerialLines } from './serial-line.js';
 import { openSerialTerminal } from './serial-terminal.js';
 import { TemplateChoice } from './template-choice.js';
 import { execInVm } from './vm-exec.js';
@@ -101,6 +102,7 @@ export class QemuVmDriver implements VmDriver {
   readonly templates: SavedStates;
   private readonly choice: TemplateChoice;
   private readonly starter: VmStart;
+  private readonly serialLines = new SerialLines();
 
   constructor(options: QemuVmDriverOptions = {}) {
     this.imagesDir = path.resolve(options.imagesDir ?? process.env.LAB_VM_IMAGES ?? '.cache/images/vm');
@@ -132,6 +134,7 @@ export class QemuVmDriver implements VmDriver {
       channels: this.channels,
       choice: this.choice,
       templates: this.templates,
+      serialLines: this.serialLines,
       log,
     });
   }
@@ -304,10 +307,10 @@ export class QemuVmDriver implements VmDriver {
     });
   }
 
-  /** Opens on the screen the guest printed last (serial-terminal.ts), then live. */
+  /** Opens on the screen the guest printed last, then live (serial-line.ts, serial-terminal.ts). */
   async terminal(instanceId: InstanceId, systemName: string, _size: TerminalSize): Promise<TerminalStream> {
     const f = files(await this.runningPaths(instanceId, systemName));
-    return openSerialTerminal(f.serial, f.serialLog);
+    return openSerialTerminal(await this.serialLines.get(f.serial, f.serialLog));
   }
 
   async desktop(instanceId: InstanceId, systemName: string): Promise<Duplex> {
@@ -321,7 +324,9 @@ export class QemuVmDriver implements VmDriver {
     return execInVm(paths, instanceId, systemName, this.channels, argv, opts);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.serialLines.close();
+  }
 
   private paths(instanceId: string, system: string): VmPaths {
     checkInstanceId(instanceId);

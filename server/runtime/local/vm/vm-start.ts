@@ -19,6 +19,7 @@ import { files, qemuArgs, type VmPaths } from './qemu-args.js';
 import { startQemu } from './qemu-process.js';
 import { resumeWithIdentity } from './restore.js';
 import type { SavedStates, Template } from './saved-state.js';
+import type { SerialLines } from './serial-line.js';
 import { promptAgain } from './serial-terminal.js';
 import { ensureTap } from './tap.js';
 import type { TemplateChoice } from './template-choice.js';
@@ -42,6 +43,8 @@ export interface VmStartOptions {
   channels: KeyedLock;
   choice: TemplateChoice;
   templates: SavedStates;
+  /** Each VM's one held serial console connection (serial-line.ts). */
+  serialLines: SerialLines;
   log: DriverLog;
 }
 
@@ -124,7 +127,7 @@ export class VmStart {
     );
     lap();
     const f = files(paths);
-    await promptAgain(f.serial, f.serialLog, PROMPT_AGAIN_MS);
+    await promptAgain(() => this.o.serialLines.get(f.serial, f.serialLog), PROMPT_AGAIN_MS);
     const prompt = lap();
     await markReady(paths);
     return { disk, qemu, ...phases, prompt };
@@ -172,6 +175,10 @@ export class VmStart {
     });
     this.o.phases.set(key, 'booting');
     await startQemu(this.o.qemu, args);
+    // The console's one connection, from the guest's first byte on (serial-line.ts); else the first terminal makes it.
+    await this.o.serialLines
+      .get(f.serial, f.serialLog)
+      .catch((err: Error) => this.o.log.warn({ vm: key, err: err.message }, 'serial console not held yet'));
   }
 }
 
