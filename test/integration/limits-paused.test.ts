@@ -4,8 +4,10 @@
  * `maxPaused` (or the server's LIMIT_MAX_PAUSED) is stopped with a reason,
  * keeps its progress, and one paused for less is left alone; the owner
  * pressing Check or ticking a step restarts the idle timer, an instructor
- * or admin doing it does not. Limits are seconds, the reaper runs twice a
- * second; the tests check outcomes and recorded order only.
+ * or admin doing it does not. A paused instance shows that stop ahead
+ * (`expiry`, cause "paused"), and the reaper keeps to it. Limits are
+ * seconds, the reaper runs twice a second; the tests check outcomes and
+ * recorded order only.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalRuntime } from '../../server/runtime/local/local-runtime.js';
@@ -72,10 +74,22 @@ describe('paused age', () => {
     });
     expect(tick.status, JSON.stringify(tick.body)).toBe(200);
     expect(tick.body.progress.stepsDone).toBe(1);
-    for (const id of Object.values(ids)) {
+    // Each paused instance shows when it stops unless resumed: its lab's limit, else the server's, after the pause.
+    const stopsAt: Record<string, number> = {};
+    const limitSeconds: Record<string, number> = { 'paused-short': 4, 'paused-long': 3600, 'paused-default': 3 };
+    for (const [lab, id] of Object.entries(ids)) {
       const paused = await server.api(learner.token, 'POST', `/api/v1/instances/${id}/pause`);
       expect(paused.body.state).toBe('paused');
+      const pausedAt = Date.parse(paused.body.updatedAt); // the pause is its last update
+      expect(paused.body.expiry).toMatchObject({ cause: 'paused', extensionsUsed: 0 });
+      expect(paused.body.expiry.warnedAt).toBeUndefined();
+      stopsAt[lab] = Date.parse(paused.body.expiry.at);
+      expect(stopsAt[lab]).toBe(pausedAt + limitSeconds[lab]! * 1000);
     }
+    const long = ids['paused-long']!;
+    const listed = await server.api(learner.token, 'GET', '/api/v1/instances?mine=1');
+    const longListed = listed.body.find((i: { id: string }) => i.id === long);
+    expect(longListed.expiry).toMatchObject({ cause: 'paused', at: new Date(stopsAt['paused-long']!).toISOString() });
 
     const stopped = await stateOf(server, learner.token, short, 'stopped', 60);
     expect(stopped.reason).toBe('paused for longer than 4 s');
@@ -83,6 +97,7 @@ describe('paused age', () => {
     const stop = last(stopped.history, 'stopping')!;
     expect(stop).toMatchObject({ from: 'paused', by: 'system', reason: 'paused for longer than 4 s' });
     expect(Date.parse(stop.at) - pausedAt).toBeGreaterThanOrEqual(4000); // never before its limit
+    expect(Date.parse(stop.at)).toBeGreaterThanOrEqual(stopsAt['paused-short']!); // nor before the time it showed
     const audit = await server.store.audit.list({ target: `instance:${short}` });
     const expire = audit.find((e) => e.action === 'instance.expire.stop');
     expect(expire?.details).toMatchObject({ reason: 'paused for longer than 4 s', cause: 'paused' });
@@ -92,14 +107,18 @@ describe('paused age', () => {
 
     const byDefault = await stateOf(server, learner.token, ids['paused-default']!, 'stopped', 60);
     expect(byDefault.reason).toBe('paused for longer than 3 s');
+    expect(Date.parse(last(byDefault.history, 'stopping')!.at)).toBeGreaterThanOrEqual(stopsAt['paused-default']!);
+    expect(byDefault.expiry).toBeUndefined(); // stopped: no limit ahead
 
-    // The lab that allows an hour: still paused, nothing stopped it, and it resumes.
-    const long = await server.api(learner.token, 'GET', `/api/v1/instances/${ids['paused-long']}`);
-    expect(long.body.state).toBe('paused');
-    expect(long.body.history.some((h: HistoryEntry) => h.to === 'stopping')).toBe(false);
-    expect(Date.now() - Date.parse(last(long.body.history, 'paused')!.at)).toBeGreaterThan(4000);
-    const resumed = await server.api(learner.token, 'POST', `/api/v1/instances/${ids['paused-long']}/resume`);
+    // The lab that allows an hour: still paused, nothing stopped it, the same stop ahead, and it resumes.
+    const stillPaused = await server.api(learner.token, 'GET', `/api/v1/instances/${long}`);
+    expect(stillPaused.body.state).toBe('paused');
+    expect(stillPaused.body.history.some((h: HistoryEntry) => h.to === 'stopping')).toBe(false);
+    expect(Date.now() - Date.parse(last(stillPaused.body.history, 'paused')!.at)).toBeGreaterThan(4000);
+    expect(Date.parse(stillPaused.body.expiry.at)).toBe(stopsAt['paused-long']);
+    const resumed = await server.api(learner.token, 'POST', `/api/v1/instances/${long}/resume`);
     expect(resumed.body.state).toBe('running');
+    expect(resumed.body.expiry.cause).not.toBe('paused'); // running: the maximum age and idle time count again
   });
 });
 

@@ -17,7 +17,8 @@ beforeAll(async () => {
   prepareLocalRuntime(['shell']);
   server = await startTestServer({
     runtime: new LocalRuntime({ scope: `limits-${process.pid}` }),
-    env: { REAPER_INTERVAL: '0.5', ADMISSION_INTERVAL: '0.5', LEASE_TTL: '3' },
+    // No paused-age limit here (LIMIT_MAX_PAUSED=0): a paused instance has no stop ahead (limits-paused.test.ts has one).
+    env: { REAPER_INTERVAL: '0.5', ADMISSION_INTERVAL: '0.5', LEASE_TTL: '3', LIMIT_MAX_PAUSED: '0' },
   });
   await importLab(server, smallLab('short-ttl', 'ttl: 6s, idle: 1h, extensions: 1'));
   await importLab(server, smallLab('short-idle', 'ttl: 1h, idle: 6s'));
@@ -136,6 +137,7 @@ describe('idle', () => {
     ).toBe(0);
     const paused = await stateOf(server, learner.token, id, 'paused');
     expect(paused.reason).toBe('idle for 5 s');
+    expect(paused.expiry).toBeUndefined(); // no paused-age limit on this server: nothing stops it
     const resumed = await server.api(learner.token, 'POST', `/api/v1/instances/${id}/resume`);
     expect(resumed.body.state).toBe('running');
     expect((await server.runtime!.exec(id, 'box', ['cat', '/tmp/work'], { timeout: 10 })).stdout.trim()).toBe('kept');

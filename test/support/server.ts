@@ -46,7 +46,13 @@ export interface ApiAnswer {
 }
 
 export async function startTestServer(
-  opts: { runtime?: Runtime | null; env?: Record<string, string>; reconcile?: boolean } = {},
+  opts: {
+    runtime?: Runtime | null;
+    env?: Record<string, string>;
+    reconcile?: boolean;
+    /** false: no LTI tool (ltijs runs once per process, so a second server in one process goes without). */
+    lti?: false;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lo-test-'));
   const config = loadConfig({
@@ -62,6 +68,7 @@ export async function startTestServer(
     log: createLogger(config.LOG_LEVEL),
     runtime: opts.runtime === undefined ? null : opts.runtime,
     ...(opts.reconcile === undefined ? {} : { reconcile: opts.reconcile }),
+    ...(opts.lti === false ? { lti: false } : {}),
   });
 
   const user = async (name: string, o: { admin?: boolean } = {}) => {
