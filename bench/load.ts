@@ -12,7 +12,7 @@
  * many waited in the queue and how far back, the pool's fill time, and the
  * server process's CPU and memory.
  *
- *   npx tsx bench/load.ts [--learners 200] [--window 60] [--quota 210] [--hold 10] [--rounds cold,warm] [--lease-ttl 15]
+ *   npx tsx bench/load.ts [--learners 200] [--window 60] [--quota 210] [--hold 120] [--rounds cold,warm] [--lease-ttl 15]
  *                         [--server-log FILE]
  *
  * Bounded: at most 200 learners, 300 s window; it exits by itself after
@@ -40,7 +40,8 @@ const { values } = parseArgs({
     learners: { type: 'string', default: '200' },
     window: { type: 'string', default: '60' },
     quota: { type: 'string', default: '' },
-    hold: { type: 'string', default: '10' },
+    /** How long each learner keeps the lab: a lesson's labs stay up while the rest of the class arrives. */
+    hold: { type: 'string', default: '120' },
     rounds: { type: 'string', default: 'cold,warm' },
     /** Job leases (LEASE_TTL): a database slowed by the launch burst must not cost the leader its jobs. */
     'lease-ttl': { type: 'string', default: '15' },

@@ -41,6 +41,14 @@ describe('store under concurrency', () => {
     }
   });
 
+  it('activity moves the idle clock forward only', async () => {
+    const created = await newInstance('itouch');
+    const later = new Date(Date.now() + 60_000);
+    await store.instances.touch(created.id, later);
+    await store.instances.touch(created.id, new Date(later.getTime() - 30_000)); // a late report of earlier traffic
+    expect((await store.instances.get(created.id))?.lastActivityAt.getTime()).toBe(later.getTime());
+  });
+
   it('keeps both of two concurrent updates of different fields of one instance', async () => {
     for (let round = 0; round < 20; round++) {
       const created = await newInstance(`ifields${round}`);
