@@ -215,7 +215,7 @@ interface Outcome {
   ok: boolean;
   /** The POST /instances call (for a claim: the whole claim). */
   launchCallMs?: number;
-  /** Whether the launch answered with a running instance (a warm pool member). */
+  /** Whether the launch answered with a running instance (in the warm round: a pool member). */
   claimed?: boolean;
   launchToRunningMs?: number;
   launchToTerminalMs?: number;
@@ -354,7 +354,7 @@ async function launchRound(name: string, url: string, tokens: string[], pid: num
   console.log(`launch → terminal answers: ${spread(outcomes.map((o) => o.launchToTerminalMs))}`);
   console.log(`launch → running:          ${spread(outcomes.map((o) => o.launchToRunningMs))}`);
   console.log(`launch call (POST):        ${spread(outcomes.map((o) => o.launchCallMs))}`);
-  if (claimed.length) {
+  if (name === 'warm') {
     console.log(
       `claimed from the pool: ${claimed.length}; claim (POST answered running): ${spread(claimed.map((o) => o.launchCallMs))}`,
     );
