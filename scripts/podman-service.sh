@@ -78,7 +78,10 @@ start() {
   if running; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; sleep 0.5; fi
   rm -f "$SOCK"
   log "starting podman system service on $SOCK"
-  CONTAINERS_CONF="$CONF" setsid podman system service --time=0 "unix://$SOCK" >"$LOG" 2>&1 </dev/null &
+  # Open files: the service holds many per running container; with 20000 (this sandbox's hard limit) it ran out
+  # while ~200 instances started at once (bench/load.ts: "too many open files", then it hung). Raised where allowed.
+  (ulimit -n "$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 1048576)" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    CONTAINERS_CONF="$CONF" exec setsid podman system service --time=0 "unix://$SOCK" >"$LOG" 2>&1 </dev/null) &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 100); do
     if ping_ok; then
