@@ -16,6 +16,7 @@ import type { DriverLog, QemuVmDriver } from '../../server/runtime/local/vm/qemu
 import { pathsOf, readRecord } from '../../server/runtime/local/vm/vm-state.js';
 import { startTestServer, type TestServer, testMongoUri } from '../support/server.js';
 import { waitFor } from '../support/wait.js';
+import { stateOf } from './limits-support.js';
 import { prepareLocalRuntime } from './local-runtime-setup.js';
 import { buildVmImage, testVmDriver } from './local-vm-helpers.js';
 
@@ -99,15 +100,7 @@ describe('lab preparation: VM saved states before the first launch (local runtim
     expect(launched.status).toBeLessThan(300);
     const id: string = launched.body.id;
     instanceId = id;
-    await waitFor(
-      'the instance to run',
-      async () => {
-        const res = await leader.api(learner.token, 'GET', `/api/v1/instances/${id}`);
-        if (res.body.state === 'failed') throw new Error(res.body.reason);
-        return res.body.state === 'running' ? true : undefined;
-      },
-      280,
-    );
+    await stateOf(leader, learner.token, id, 'running', 280);
     const record = await readRecord(pathsOf(first.driver.stateDir, first.driver.socketDir, id, 'box'));
     expect(record?.restoredFrom).toBe(path.join(first.driver.templates.dir, template as string));
     expect((await first.driver.status(id, 'box'))?.reason).toMatch(/started from saved state/);
