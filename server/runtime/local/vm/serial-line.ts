@@ -68,8 +68,9 @@ export class SerialLine {
     socket.on('data', (chunk: Buffer) => {
       const joined = Buffer.concat([this.history, chunk]);
       this.whole &&= joined.length <= REPLAY_BYTES;
-      // A copy of the end: the history must not hold on to big chunks.
-      this.history = Buffer.from(joined.subarray(Math.max(0, joined.length - REPLAY_BYTES)));
+      // Only the end is kept, copied out of a long one so that a big chunk is not held on to.
+      this.history =
+        joined.length <= REPLAY_BYTES ? joined : Buffer.from(joined.subarray(joined.length - REPLAY_BYTES));
       for (const l of this.listeners) l.output(chunk);
     });
     socket.on('error', () => {}); // followed by 'close'
